@@ -1,0 +1,682 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * device.c - the device side of a split virtqueue.
+ *
+ * The driver is hostile.  Everything read from guest memory is read once
+ * into a local, checked, then used:
+ *   - descriptors of the main table (16-aligned, inside one region, checked
+ *     at init) and of indirect tables that are 16-aligned inside one region
+ *     are read field by field with relaxed atomic loads, each field once;
+ *   - other indirect descriptors are copied with virtq_gmem_read(), then
+ *     virtq_compiler_barrier() keeps the compiler on the copy;
+ *   - avail->idx is read (acquire, P1) only when our shadow copy says the
+ *     ring is empty, so once per batch.
+ *
+ * Free-running u16 indices everywhere: "a - b" as uint16_t is the number of
+ * entries from b to a, modulo 2^16, masked with (num - 1) only to index an
+ * array.  With at most 32768 entries in flight this distance is exact.
+ *
+ * Memory layout: the caller's block is struct virtq_device (opaque); we
+ * round its address up to a cache line and keep the configuration on one
+ * line and the state pop/push/flush change on the next, so queues served
+ * by different threads never share a line.
+ */
+#include <errno.h>
+#include <stdalign.h>
+#include <string.h>
+
+#include "virtq/atomic.h"
+#include "virtq/device.h"
+#include "gmem_internal.h"
+
+#define CACHELINE 64
+
+struct vqd {
+	/* Configuration: written by init / restore / reclaim only. */
+	struct virtq_desc *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+	uint16_t *used_event;		/* in the avail area (driver writes) */
+	uint16_t *avail_event;		/* in the used area (we write) */
+	const struct virtq_gmem *gmem;
+	uint64_t features;
+	uint64_t desc_addr, avail_addr, used_addr;
+	uint32_t num;
+	bool event_idx;
+	bool indirect_ok;
+
+	/* Hot state: only the thread serving the queue touches it. */
+	alignas(CACHELINE) uint16_t last_avail;	/* next avail entry to pop */
+	uint16_t shadow_avail;		/* avail->idx as last read */
+	uint16_t next_used;		/* next used slot to fill */
+	uint16_t published_used;	/* used->idx as last stored */
+	uint16_t signalled_used;	/* published_used at the last need_interrupt */
+	uint16_t used_flags;		/* what we last stored in used->flags */
+	uint16_t avail_event_val;	/* what we last stored in avail_event */
+	bool used_flags_known;		/* used_flags matches guest memory */
+	bool avail_event_known;		/* avail_event_val matches guest memory */
+	bool signalled_valid;		/* false: next need_interrupt says yes */
+	bool notify_enabled;
+	bool broken;
+	uint32_t inflight;		/* popped (head < num), not yet pushed */
+};
+
+_Static_assert(offsetof(struct vqd, last_avail) % CACHELINE == 0,
+	       "hot state starts a cache line");
+
+static inline struct vqd *D(struct virtq_device *vq)
+{
+	uintptr_t p = (uintptr_t)vq;
+
+	return (struct vqd *)((p + CACHELINE - 1) & ~(uintptr_t)(CACHELINE - 1));
+}
+
+static inline const struct vqd *CD(const struct virtq_device *vq)
+{
+	return D((struct virtq_device *)vq);
+}
+
+size_t virtq_device_mem_size(void)
+{
+	return sizeof(struct vqd) + CACHELINE - 1;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+/*
+ * Host pointer to a whole ring area: aligned in guest and host address
+ * (the host alignment is what our atomic accesses need), inside one region.
+ */
+static int map_area(const struct virtq_gmem *gm, uint64_t gpa, size_t size,
+		    size_t align, void **out)
+{
+	void *p;
+
+	if (gpa & (align - 1))
+		return -EINVAL;
+	if (size - 1 > UINT64_MAX - gpa)
+		return -EFAULT;
+	p = __virtq_gmem_ptr(gm, gpa, size);
+	if (!p)
+		return -EFAULT;
+	if ((uintptr_t)p & (align - 1))
+		return -EINVAL;
+	*out = p;
+	return 0;
+}
+
+/*
+ * Check @cfg and fill d's configuration.  On error d is left broken, so a
+ * caller that ignores the error gets -EIO rather than a wild pointer.
+ */
+static int setup(struct vqd *d, const struct virtq_device_config *cfg)
+{
+	void *desc, *avail, *used;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->broken = true;
+	if (!virtq_size_valid(cfg->num) || !cfg->gmem)
+		return -EINVAL;
+	/* Alignment first: -EINVAL outranks -EFAULT for a config both break. */
+	if ((cfg->desc_addr & (VIRTQ_DESC_ALIGN - 1)) ||
+	    (cfg->avail_addr & (VIRTQ_AVAIL_ALIGN - 1)) ||
+	    (cfg->used_addr & (VIRTQ_USED_ALIGN - 1)))
+		return -EINVAL;
+	ret = map_area(cfg->gmem, cfg->desc_addr, virtq_desc_size(cfg->num),
+		       VIRTQ_DESC_ALIGN, &desc);
+	if (!ret)
+		ret = map_area(cfg->gmem, cfg->avail_addr,
+			       virtq_avail_size(cfg->num), VIRTQ_AVAIL_ALIGN,
+			       &avail);
+	if (!ret)
+		ret = map_area(cfg->gmem, cfg->used_addr,
+			       virtq_used_size(cfg->num), VIRTQ_USED_ALIGN,
+			       &used);
+	if (ret)
+		return ret;
+
+	d->desc = desc;
+	d->avail = avail;
+	d->used = used;
+	d->used_event = virtq_used_event(d->avail, cfg->num);
+	d->avail_event = virtq_avail_event(d->used, cfg->num);
+	d->gmem = cfg->gmem;
+	d->features = cfg->features;
+	d->desc_addr = cfg->desc_addr;
+	d->avail_addr = cfg->avail_addr;
+	d->used_addr = cfg->used_addr;
+	d->num = cfg->num;
+	d->event_idx = cfg->features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
+	d->indirect_ok = cfg->features & VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
+	d->notify_enabled = true;
+	d->broken = false;
+	return 0;
+}
+
+int virtq_device_init(struct virtq_device *vq, size_t mem_len,
+		      const struct virtq_device_config *cfg)
+{
+	if (!vq || mem_len < virtq_device_mem_size())
+		return -EINVAL;
+	if (!cfg) {
+		D(vq)->broken = true;
+		return -EINVAL;
+	}
+	return setup(D(vq), cfg);
+}
+
+/* ---- reading the available ring ---------------------------------------- */
+
+/*
+ * Read avail->idx and check it.  Returns the number of entries available,
+ * or -EIO (latched) if the driver claims more than num: it cannot have
+ * more than num chains outstanding, so the index is garbage.
+ */
+static int read_avail_idx(struct vqd *d)
+{
+	/* P1: pairs with the driver's release store of avail->idx; the ring
+	 * entries and descriptors it covers are visible after this. */
+	uint16_t idx = virtq_le16(virtq_load_acquire(&d->avail->idx));
+	uint16_t n = (uint16_t)(idx - d->last_avail);
+
+	if (n > d->num) {
+		d->broken = true;
+		return -EIO;
+	}
+	d->shadow_avail = idx;
+	return n;
+}
+
+/*
+ * With EVENT_IDX and kicks wanted, ask for a kick at the next entry we
+ * will consume.  F1: the store must be ordered before the following load
+ * of avail->idx (the driver stores avail->idx, fences, then reads
+ * avail_event), or both sides could miss each other.  Skipped when the
+ * value is already there: the fence after the earlier store still orders
+ * it before any later load.
+ */
+static void set_avail_event(struct vqd *d, uint16_t v)
+{
+	if (d->avail_event_known && d->avail_event_val == v)
+		return;
+	virtq_store_relaxed(d->avail_event, virtq_cpu_to_le16(v));
+	d->avail_event_val = v;
+	d->avail_event_known = true;
+	virtq_mb();	/* F1: pairs with the driver's fence in kick_prepare */
+}
+
+/* ---- walking a chain ---------------------------------------------------- */
+
+struct dcopy {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+/*
+ * A descriptor table: either a host pointer (16-aligned, wholly inside one
+ * region: fields are loaded atomically) or a guest address to copy from.
+ */
+struct table {
+	const struct virtq_desc *host;
+	uint64_t gpa;
+	uint32_t len;	/* entries */
+};
+
+/* Running totals of one chain. */
+struct acc {
+	uint64_t total;
+	bool seen_write;
+};
+
+static inline int read_desc(const struct vqd *d, const struct table *t,
+			    uint32_t i, struct dcopy *dc)
+{
+	struct virtq_desc raw;
+
+	if (t->host) {
+		const struct virtq_desc *s = &t->host[i];
+
+		/* Relaxed: each field read exactly once; ordering comes
+		 * from the acquire of avail->idx (P1). */
+		dc->addr = virtq_le64(virtq_load_relaxed(&s->addr));
+		dc->len = virtq_le32(virtq_load_relaxed(&s->len));
+		dc->flags = virtq_le16(virtq_load_relaxed(&s->flags));
+		dc->next = virtq_le16(virtq_load_relaxed(&s->next));
+		return 0;
+	}
+	/* The whole table was checked before the walk; this cannot fail
+	 * unless the map changed under us, which the API forbids. */
+	if (virtq_gmem_read(d->gmem, t->gpa + (uint64_t)i * 16, &raw,
+			    sizeof(raw)))
+		return -EFAULT;
+	/* Use the copy only: no second fetch of shared memory. */
+	virtq_compiler_barrier();
+	dc->addr = virtq_le64(raw.addr);
+	dc->len = virtq_le32(raw.len);
+	dc->flags = virtq_le16(raw.flags);
+	dc->next = virtq_le16(raw.next);
+	return 0;
+}
+
+/* Append one buffer descriptor to the chain's iovecs. */
+static inline int add_buf(const struct vqd *d, struct virtq_chain *c,
+			  const struct dcopy *dc, struct acc *a)
+{
+	bool write = dc->flags & VIRTQ_DESC_F_WRITE;
+	uint32_t used = c->n_out + c->n_in;
+	void *p;
+	int n;
+
+	if (write)
+		a->seen_write = true;
+	else if (a->seen_write)
+		return -EILSEQ;
+	if (dc->len == 0)
+		return 0;	/* allowed; no iovec, address not looked at */
+	a->total += dc->len;
+	if (a->total > UINT32_MAX)
+		return -EOVERFLOW;
+
+	/* Common case: the buffer lies in one region. */
+	p = __virtq_gmem_ptr(d->gmem, dc->addr, dc->len);
+	if (p) {
+		if (used >= c->iov_cap)
+			return -ENOBUFS;
+		c->iov[used].iov_base = p;
+		c->iov[used].iov_len = dc->len;
+		n = 1;
+	} else {
+		if (used > c->iov_cap)
+			return -ENOBUFS;
+		n = virtq_gmem_iov(d->gmem, dc->addr, dc->len, c->iov + used,
+				   c->iov_cap - used);
+		if (n < 0)
+			return n;
+	}
+	if (write) {
+		c->n_in += (uint32_t)n;
+		c->in_len += dc->len;
+	} else {
+		c->n_out += (uint32_t)n;
+		c->out_len += dc->len;
+	}
+	return 0;
+}
+
+static inline void count_desc(struct virtq_chain *c)
+{
+	if (c->ndesc != UINT16_MAX)
+		c->ndesc++;
+}
+
+static int walk_table(const struct vqd *d, struct virtq_chain *c,
+		      const struct table *t, uint32_t first, struct acc *a,
+		      bool in_indirect);
+
+/* @id is the descriptor that points at an indirect table. */
+static int walk_indirect(const struct vqd *d, struct virtq_chain *c,
+			 const struct dcopy *id, struct acc *a)
+{
+	struct table t;
+	void *p;
+
+	if (!d->indirect_ok)
+		return -EOPNOTSUPP;
+	if (id->flags & VIRTQ_DESC_F_NEXT)
+		return -EPROTO;
+	if (id->len == 0 || id->len % sizeof(struct virtq_desc))
+		return -EBADMSG;
+	if (id->len / sizeof(struct virtq_desc) > VIRTQ_MAX_SIZE)
+		return -E2BIG;
+	t.len = id->len / sizeof(struct virtq_desc);
+	t.gpa = id->addr;
+	p = __virtq_gmem_ptr(d->gmem, id->addr, id->len);
+	if (p && !((uintptr_t)p & 15)) {
+		t.host = p;
+	} else {
+		/* Spans regions or is unaligned: each descriptor is copied
+		 * out; first check that the whole table is guest memory. */
+		if (!p && __virtq_gmem_check(d->gmem, id->addr, id->len))
+			return -EFAULT;
+		t.host = NULL;
+	}
+	c->indirect = true;
+	return walk_table(d, c, &t, 0, a, true);
+}
+
+/*
+ * Follow a chain from entry @first of table @t.  A chain may hold at most
+ * t->len descriptors: one more means it loops.
+ */
+static int walk_table(const struct vqd *d, struct virtq_chain *c,
+		      const struct table *t, uint32_t first, struct acc *a,
+		      bool in_indirect)
+{
+	uint32_t i = first, count = 0;
+	struct dcopy dc;
+	int ret;
+
+	for (;;) {
+		if (++count > t->len)
+			return -ELOOP;
+		ret = read_desc(d, t, i, &dc);
+		if (ret)
+			return ret;
+		count_desc(c);
+		if (dc.flags & VIRTQ_DESC_F_INDIRECT) {
+			if (in_indirect)
+				return -EMLINK;
+			/* No NEXT allowed, so the table ends the chain. */
+			return walk_indirect(d, c, &dc, a);
+		}
+		ret = add_buf(d, c, &dc, a);
+		if (ret)
+			return ret;
+		if (!(dc.flags & VIRTQ_DESC_F_NEXT))
+			return 0;
+		if (dc.next >= t->len)
+			return -ERANGE;
+		i = dc.next;
+	}
+}
+
+int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
+{
+	struct vqd *d = D(vq);
+	struct table t;
+	struct acc a = { 0, false };
+	uint16_t head;
+	int ret;
+
+	if (d->broken)
+		return -EIO;
+	if (d->last_avail == d->shadow_avail) {
+		if (d->event_idx && d->notify_enabled)
+			set_avail_event(d, d->last_avail);
+		ret = read_avail_idx(d);
+		if (ret <= 0)
+			return ret;
+	}
+	/* Relaxed, read once: ordered by the acquire above (P1). */
+	head = virtq_le16(virtq_load_relaxed(
+		&d->avail->ring[d->last_avail & (d->num - 1)]));
+	d->last_avail++;
+
+	c->head = head;
+	c->ndesc = 0;
+	c->n_out = c->n_in = 0;
+	c->out_len = c->in_len = 0;
+	c->indirect = false;
+	if (head >= d->num)
+		return -ERANGE;
+	d->inflight++;
+
+	t.host = d->desc;
+	t.gpa = d->desc_addr;
+	t.len = d->num;
+	ret = walk_table(d, c, &t, head, &a, false);
+	return ret ? ret : 1;
+}
+
+/* ---- returning chains ------------------------------------------------- */
+
+int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
+{
+	struct vqd *d = D(vq);
+	struct virtq_used_elem *e;
+
+	if (d->broken)
+		return -EIO;
+	if (head >= d->num)
+		return -EINVAL;
+	if (d->inflight == 0)
+		return -EOVERFLOW;
+	/* Plain stores: published by the release store in flush (P2). */
+	e = &d->used->ring[d->next_used & (d->num - 1)];
+	e->id = virtq_cpu_to_le32(head);
+	e->len = virtq_cpu_to_le32(len);
+	d->next_used++;
+	d->inflight--;
+	return 0;
+}
+
+int virtq_device_flush(struct virtq_device *vq)
+{
+	struct vqd *d = D(vq);
+	uint16_t n;
+
+	if (d->broken)
+		return -EIO;
+	n = (uint16_t)(d->next_used - d->published_used);
+	if (n == 0)
+		return 0;
+	/* P2: pairs with the driver's acquire load of used->idx; the used
+	 * elements and the data we wrote into its buffers go with it. */
+	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(d->next_used));
+	d->published_used = d->next_used;
+	return n;
+}
+
+/*
+ * old = the used index at the previous call (as Linux vhost and QEMU do),
+ * not at the last interrupt actually sent: the driver's used_event is
+ * compared against the window of entries published since we last looked,
+ * and a window that did not contain it needs no interrupt.
+ */
+bool virtq_device_need_interrupt(struct virtq_device *vq)
+{
+	struct vqd *d = D(vq);
+	uint16_t new_idx = d->published_used, old = d->signalled_used;
+	bool valid = d->signalled_valid;
+
+	if (d->broken || new_idx == old)
+		return false;	/* nothing published since the last call */
+	d->signalled_used = new_idx;
+	d->signalled_valid = true;
+	/* F2: our store of used->idx (flush) before the load of used_event /
+	 * avail->flags; pairs with the driver's store of used_event or clear
+	 * of NO_INTERRUPT, fence, load of used->idx. */
+	virtq_mb();
+	if (d->event_idx) {
+		uint16_t ev = virtq_le16(virtq_load_relaxed(d->used_event));
+
+		if (!valid)
+			return true;	/* first after init/restore/reclaim */
+		return virtq_need_event(ev, new_idx, old);
+	}
+	return !(virtq_le16(virtq_load_relaxed(&d->avail->flags)) &
+		 VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
+/* ---- kick suppression --------------------------------------------------- */
+
+static void set_used_flags(struct vqd *d, uint16_t flags)
+{
+	if (d->used_flags_known && d->used_flags == flags)
+		return;
+	virtq_store_relaxed(&d->used->flags, virtq_cpu_to_le16(flags));
+	d->used_flags = flags;
+	d->used_flags_known = true;
+}
+
+void virtq_device_disable_notify(struct virtq_device *vq)
+{
+	struct vqd *d = D(vq);
+
+	if (d->broken)
+		return;
+	d->notify_enabled = false;
+	/* With EVENT_IDX avail_event is left behind: the driver's window
+	 * moves past it and it stops kicking. */
+	if (!d->event_idx)
+		set_used_flags(d, VIRTQ_USED_F_NO_NOTIFY);
+}
+
+bool virtq_device_enable_notify(struct virtq_device *vq)
+{
+	struct vqd *d = D(vq);
+
+	if (d->broken)
+		return false;	/* pop will report -EIO */
+	d->notify_enabled = true;
+	if (d->event_idx) {
+		set_avail_event(d, d->last_avail);
+	} else {
+		set_used_flags(d, 0);
+		virtq_mb();	/* F1: the flag store before the recheck */
+	}
+	if (d->last_avail != d->shadow_avail)
+		return false;
+	return read_avail_idx(d) == 0;
+}
+
+bool virtq_device_has_avail(struct virtq_device *vq)
+{
+	struct vqd *d = D(vq);
+
+	if (d->broken || d->last_avail != d->shadow_avail)
+		return true;
+	return read_avail_idx(d) != 0;
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+uint32_t virtq_device_size(const struct virtq_device *vq)
+{
+	return CD(vq)->num;
+}
+
+uint16_t virtq_device_last_avail(const struct virtq_device *vq)
+{
+	return CD(vq)->last_avail;
+}
+
+uint16_t virtq_device_next_used(const struct virtq_device *vq)
+{
+	return CD(vq)->next_used;
+}
+
+uint32_t virtq_device_inflight(const struct virtq_device *vq)
+{
+	return CD(vq)->inflight;
+}
+
+bool virtq_device_is_broken(const struct virtq_device *vq)
+{
+	return CD(vq)->broken;
+}
+
+/* ---- taking over, saving, restoring ---------------------------------- */
+
+/* Forget what we believe about shared fields we write. */
+static void reset_shadows(struct vqd *d)
+{
+	d->used_flags_known = false;
+	d->avail_event_known = false;
+	d->notify_enabled = true;
+	d->signalled_valid = false;
+}
+
+int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail)
+{
+	struct vqd *d = D(vq);
+	uint16_t used_idx, pending;
+
+	if (!d->used)
+		return -EIO;	/* never initialised successfully */
+	/* Our own field, last written by whoever served the ring before. */
+	used_idx = virtq_le16(virtq_load_acquire(&d->used->idx));
+	d->broken = false;
+	d->last_avail = d->shadow_avail = next_avail;
+	d->next_used = d->published_used = d->signalled_used = used_idx;
+	/* Chains taken before and not yet returned: they may be pushed now
+	 * (vhost-user inflight resubmission).  Clamped: used->idx may be
+	 * garbage. */
+	pending = (uint16_t)(next_avail - used_idx);
+	d->inflight = pending > d->num ? d->num : pending;
+	reset_shadows(d);
+	if (read_avail_idx(d) < 0)
+		return -EIO;
+	d->shadow_avail = next_avail;	/* pop re-reads; keeps one path */
+	return 0;
+}
+
+#define STATE_BROKEN		1u
+#define STATE_SIGNALLED_VALID	2u
+
+int virtq_device_save(struct virtq_device *vq, struct virtq_device_state *st)
+{
+	struct vqd *d = D(vq);
+
+	virtq_device_flush(vq);
+	memset(st, 0, sizeof(*st));
+	st->magic = virtq_cpu_to_le32(VIRTQ_DEVICE_STATE_MAGIC);
+	st->version = virtq_cpu_to_le32(VIRTQ_DEVICE_STATE_VERSION);
+	st->num = virtq_cpu_to_le32(d->num);
+	st->flags = virtq_cpu_to_le32((d->broken ? STATE_BROKEN : 0) |
+				      (d->signalled_valid ?
+				       STATE_SIGNALLED_VALID : 0));
+	st->features = virtq_cpu_to_le64(d->features);
+	st->desc_addr = virtq_cpu_to_le64(d->desc_addr);
+	st->avail_addr = virtq_cpu_to_le64(d->avail_addr);
+	st->used_addr = virtq_cpu_to_le64(d->used_addr);
+	st->last_avail = virtq_cpu_to_le16(d->last_avail);
+	st->next_used = virtq_cpu_to_le16(d->published_used);
+	st->signalled_used = virtq_cpu_to_le16(d->signalled_used);
+	st->inflight = virtq_cpu_to_le32(d->inflight);
+	return d->broken ? -EIO : 0;
+}
+
+int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
+			 const struct virtq_device_state *st,
+			 const struct virtq_gmem *gmem)
+{
+	struct virtq_device_config cfg;
+	struct vqd *d;
+	uint32_t flags, inflight;
+	uint16_t next_used;
+	int ret;
+
+	if (!vq || mem_len < virtq_device_mem_size())
+		return -EINVAL;
+	d = D(vq);
+	d->broken = true;
+	if (!st || !gmem)
+		return -EINVAL;
+	flags = virtq_le32(st->flags);
+	inflight = virtq_le32(st->inflight);
+	if (virtq_le32(st->magic) != VIRTQ_DEVICE_STATE_MAGIC ||
+	    virtq_le32(st->version) != VIRTQ_DEVICE_STATE_VERSION ||
+	    (flags & ~(STATE_BROKEN | STATE_SIGNALLED_VALID)) ||
+	    st->pad || st->pad2)
+		return -EINVAL;
+	cfg.num = virtq_le32(st->num);
+	cfg.features = virtq_le64(st->features);
+	cfg.desc_addr = virtq_le64(st->desc_addr);
+	cfg.avail_addr = virtq_le64(st->avail_addr);
+	cfg.used_addr = virtq_le64(st->used_addr);
+	cfg.gmem = gmem;
+	ret = setup(d, &cfg);
+	if (ret)
+		return ret;
+	if (inflight > cfg.num) {
+		d->broken = true;
+		return -EINVAL;
+	}
+	next_used = virtq_le16(st->next_used);
+	if (virtq_le16(virtq_load_acquire(&d->used->idx)) != next_used) {
+		d->broken = true;
+		return -EIO;
+	}
+	d->last_avail = d->shadow_avail = virtq_le16(st->last_avail);
+	d->next_used = d->published_used = next_used;
+	d->signalled_used = virtq_le16(st->signalled_used);
+	d->inflight = inflight;
+	reset_shadows(d);
+	d->signalled_valid = flags & STATE_SIGNALLED_VALID;
+	d->broken = flags & STATE_BROKEN;
+	return 0;
+}
