@@ -70,15 +70,7 @@ uint16_t fs_atomics(struct virtq_avail *a, struct virtq_used *u)
 int fs_main(void)
 {
 	struct virtq_driver *vq = (struct virtq_driver *)(void *)drv_mem;
-	struct virtq_driver_config cfg = {
-		.num = NUM,
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
-			    VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX),
-		.desc = desc,
-		.avail = (struct virtq_avail *)(void *)avail_mem,
-		.used = (struct virtq_used *)(void *)used_mem,
-		.notify = fs_notify,
-	};
+	struct virtq_driver_config cfg;
 	struct virtq_sg out = { buf[0], sizeof(buf[0]) };
 	struct virtq_sg in = { buf[1], sizeof(buf[1]) };
 	uint64_t d, av, us;
@@ -86,6 +78,21 @@ int fs_main(void)
 	uint32_t len;
 	int r;
 
+	/* Field by field: an initialised aggregate may become a memset call. */
+	cfg.num = NUM;
+	cfg.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
+		       VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
+	cfg.desc = desc;
+	cfg.avail = (struct virtq_avail *)(void *)avail_mem;
+	cfg.used = (struct virtq_used *)(void *)used_mem;
+	cfg.indirect = 0;
+	cfg.indirect_max = 0;
+	cfg.indirect_min = 0;
+	cfg.notify = fs_notify;
+	cfg.translate = 0;
+	cfg.cache_clean = 0;
+	cfg.cache_invalidate = 0;
+	cfg.opaque = 0;
 	if (virtq_driver_mem_size(NUM) > sizeof(drv_mem))
 		return -1;
 	r = virtq_driver_init(vq, sizeof(drv_mem), &cfg);
