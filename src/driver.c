@@ -237,14 +237,21 @@ size_t virtq_driver_mem_size(uint32_t num)
 
 size_t virtq_driver_indirect_size(uint32_t num, uint32_t max)
 {
-	uint64_t bytes;
+	uint32_t entries;
 
 	if (!virtq_size_valid(num) || max < 2 || max > VIRTQ_MAX_SIZE)
 		return 0;
-	bytes = (uint64_t)num * max * sizeof(struct virtq_desc);
-	if (bytes > SIZE_MAX)
+	/*
+	 * Both are <= 2^15, so the entry count fits in 32 bits and only the
+	 * byte count can overflow a 32-bit size_t.  No 64-bit multiply: on
+	 * cores without one (Cortex-M0) it is a runtime-library call.
+	 */
+	entries = num * max;
+#if SIZE_MAX <= 0xffffffffu
+	if (entries > SIZE_MAX / sizeof(struct virtq_desc))
 		return 0;
-	return (size_t)bytes;
+#endif
+	return (size_t)entries * sizeof(struct virtq_desc);
 }
 
 int virtq_driver_config_legacy(struct virtq_driver_config *cfg, void *base,
