@@ -294,6 +294,17 @@ static inline void hr_expect_rejected(struct hring *h, int ret, int err,
 	hr_check_canaries(h);
 }
 
+/* Queue sizes the rule tests run with (chains need at least 2). */
+static const uint32_t hr_sizes[] = { 2, 16, 256, 32768 };
+#define HR_NSIZES (sizeof(hr_sizes) / sizeof(hr_sizes[0]))
+
+/* Put an indirect table into guest memory at @gpa. */
+static inline void hr_put_table(struct hring *h, uint64_t gpa,
+				const struct virtq_desc *t, size_t n)
+{
+	CHECK_EQ(virtq_gmem_write(h->gm, gpa, t, n * sizeof(*t)), 0);
+}
+
 #define HR_FEAT_INDIRECT VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC)
 #define HR_FEAT_EVENT_IDX VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX)
 
