@@ -343,7 +343,7 @@ static void run_phase(struct job *job, const struct opts *o, struct result *res,
 		t = now_s();
 		if (interrupted || (o->runtime && t - t0 >= o->runtime))
 			__atomic_store_n(&job->stop, 1, __ATOMIC_RELAXED);
-		if (progress && t - last >= 1.0 && (o->runtime > 3 || t - t0 > 3)) {
+		if (progress && t - last >= 1.0 && (o->runtime > 4 || t - t0 > 4)) {
 			uint64_t n = __atomic_load_n(&job->done_ios, __ATOMIC_RELAXED);
 
 			fprintf(stderr, "  [%5.1f s] %.0f IOPS, %.1f MiB/s\n", t - t0,
