@@ -10,6 +10,7 @@
  * show up as a bad checksum.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,58 +96,72 @@ static const char *gen_str(uint64_t g, char *b, size_t n)
 	return b;
 }
 
+static bool any_stamp(const uint8_t *s, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++, s += SECTOR)
+		if ((uint32_t)ld64(s) == STAMP_MAGIC)
+			return true;
+	return false;
+}
+
+/*
+ * Without an expected generation (@gen 0: not written in this run) each
+ * sector only has to be self-consistent: earlier runs with other block
+ * sizes leave blocks whose sectors come from different writes.  With one,
+ * every sector must carry exactly it.
+ */
 enum verdict verify_check(const void *buf, uint32_t len, uint64_t lba,
 			  uint64_t gen, char *why, size_t whylen)
 {
 	const uint8_t *s = buf;
-	uint64_t first_gen = 0;
+	uint64_t gen0 = 0;
 	unsigned int stamped = 0, n = len / SECTOR;
+	char a[48], b[48];
 
 	why[0] = 0;
 	for (unsigned int i = 0; i < n; i++, s += SECTOR) {
 		uint64_t w0 = ld64(s), slba = ld64(s + 8), sgen = ld64(s + 16);
 
 		if ((uint32_t)w0 != STAMP_MAGIC) {
-			if (stamped)
+			if (!gen)
+				continue;
+			if (stamped || any_stamp(s, n - i))
 				return say(V_TORN, why, whylen,
-					   "sector +%" PRIu64 " has no stamp, sector +0 has (%" PRIu64 " sectors)",
+					   "sector +%" PRIu64 " has no stamp, others have (%" PRIu64 " sectors)",
 					   i, n);
-			continue;
+			return say(V_MISSING, why, whylen,
+				   "no stamp in sector +%" PRIu64 ", written with generation %" PRIx64,
+				   i, gen);
 		}
 		if ((uint32_t)(w0 >> 32) != sector_csum(s))
 			return say(V_TORN, why, whylen,
 				   "sector +%" PRIu64 " fails its checksum (%" PRIu64 " sectors)",
 				   i, n);
-		if (!stamped++) {
-			if (i)
-				return say(V_TORN, why, whylen,
-					   "sector +%" PRIu64 " has a stamp, sector +0 none (%" PRIu64 " sectors)",
-					   i, n);
-			first_gen = sgen;
-		} else if (sgen != first_gen) {
-			return say(V_TORN, why, whylen,
-				   "sector +%" PRIu64 " has another generation than sector +0 (%" PRIx64 ")",
-				   i, sgen ^ first_gen);
-		}
 		if (slba != lba + i)
 			return say(V_MISPLACED, why, whylen,
-				   "holds the data of LBA %" PRIu64 " (+%" PRIu64 ")",
-				   slba, i);
+				   "holds the data of LBA %" PRIu64 " (sector +%" PRIu64 ")",
+				   slba - i, i);
+		if (!stamped++)
+			gen0 = sgen;
+		else if (gen && sgen != gen0) {
+			snprintf(why, whylen,
+				 "torn: sector +%u has generation %s, sector +0 %s",
+				 i, gen_str(sgen, a, sizeof(a)),
+				 gen_str(gen0, b, sizeof(b)));
+			return V_TORN;
+		}
 	}
 	if (!stamped)
-		return gen ? say(V_MISSING, why, whylen,
-				 "no stamp, %" PRIu64 " sectors written with generation %" PRIx64,
-				 n, gen) : V_UNWRITTEN;
-	if (!gen || first_gen == gen)
+		return V_UNWRITTEN;
+	if (!gen || gen0 == gen)
 		return V_OK;
 
-	char a[48], b[48];
-	enum verdict v = (first_gen >> 32) != (gen >> 32) ||
-			 (uint32_t)first_gen < (uint32_t)gen ? V_STALE : V_FUTURE;
-	int k = snprintf(why, whylen, "%s: generation %s found, %s expected",
-			 verdict_names[v], gen_str(first_gen, a, sizeof(a)),
-			 gen_str(gen, b, sizeof(b)));
+	enum verdict v = (gen0 >> 32) != (gen >> 32) ||
+			 (uint32_t)gen0 < (uint32_t)gen ? V_STALE : V_FUTURE;
 
-	(void)k;
+	snprintf(why, whylen, "%s: generation %s found, %s expected%s",
+		 verdict_names[v], gen_str(gen0, a, sizeof(a)),
+		 gen_str(gen, b, sizeof(b)),
+		 (gen0 >> 32) != (gen >> 32) ? " (data of an earlier run)" : "");
 	return v;
 }
