@@ -1,0 +1,6 @@
+# make demo: the README's main job (scripts/demo.sh): a 64 MiB image served
+# by virtq-blk, written and verified by virtq-blkio, then a 4k random read.
+# DEMO_BACKEND=qsd runs it against qemu-storage-daemon instead.
+DEMO_BACKEND	?= virtq-blk
+demo: all
+	@B=$(B) DEMO_BACKEND=$(DEMO_BACKEND) scripts/demo.sh
