@@ -156,7 +156,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'h': fputs(usage, stdout); exit(0);
 		default:
 			if (optopt)
-				die("option '%s' needs a value; see --help",
+				die("option '%s': missing or unexpected value; see --help",
 				    argv[optind - 1]);
 			die("unknown option '%s'; see --help", argv[optind - 1]);
 		}
