@@ -19,10 +19,11 @@ CROSS_TEST_TIMEOUT	?= 1800
 CROSS_CHAINS		?= 100000
 CROSS_EXCLUDE		?=
 
-# A program is left out when it links a library other than the C library's
-# own (the cross sysroots have only those).
-cross_libc		:= -lm -lpthread -pthread -lrt -ldl
-cross_ok		= $(if $(filter-out $(cross_libc),$(LIBS_$(1))),,$(filter-out $(CROSS_EXCLUDE),$(1)))
+# A program is left out when it links a library (-l...) other than the C
+# library's own: the cross sysroots have only those.  Objects in LIBS_ are
+# fine, they are cross-built too.
+cross_libc		:= -lm -lpthread -lrt -ldl
+cross_ok		= $(if $(filter-out $(cross_libc),$(filter -l%,$(LIBS_$(1)))),,$(filter-out $(CROSS_EXCLUDE),$(1)))
 CROSS_TESTS		= $(foreach p,$(TEST_SRCS:tests/%.c=%),$(call cross_ok,$(p)))
 CROSS_PROGS		= $(foreach p,$(EXAMPLE_SRCS:examples/%.c=%),$(addprefix examples/,$(call cross_ok,$(p)))) \
 			  $(foreach p,$(TOOL_SRCS:tools/%.c=%),$(addprefix bin/,$(call cross_ok,$(p))))
