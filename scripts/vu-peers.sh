@@ -2,7 +2,7 @@
 # (qemu-storage-daemon, virtq-blk) on an image, each on its own socket, and
 # remember only our own pids.  Needs $B (build dir).
 #
-#   start_qsd IMG SOCK QUEUES      sets QSD_PID; aio=io_uring + an iothread
+#   start_qsd IMG SOCK QUEUES      sets QSD_PID; aio=io_uring (+ an iothread)
 #   start_virtq_blk IMG SOCK QUEUES  sets BLK_PID
 #   stop_pid PID                    TERM, then KILL after 5 s
 #   wait_socket SOCK PID            until the socket exists (10 s)
@@ -38,14 +38,17 @@ have_qsd() {
 }
 
 # QSD in its fastest fair setting for a file on tmpfs: io_uring, page cache
-# (tmpfs has no O_DIRECT), the export in its own iothread.
+# (tmpfs has no O_DIRECT), the export in its own iothread unless
+# QSD_IOTHREAD=0 (then the main loop serves it).
 start_qsd() {	# img sock queues [log]
-	local log=${4:-/dev/null}
-	qemu-storage-daemon \
-		--object iothread,id=iot0 \
+	local log=${4:-/dev/null} obj=() it=
+	if [ "${QSD_IOTHREAD:-1}" = 1 ]; then
+		obj=(--object iothread,id=iot0) it=,iothread=iot0
+	fi
+	qemu-storage-daemon "${obj[@]}" \
 		--blockdev driver=file,node-name=file0,filename="$1",cache.direct=off,aio=io_uring \
 		--blockdev driver=raw,node-name=disk0,file=file0 \
-		--export type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path="$2",writable=on,num-queues="$3",iothread=iot0 \
+		--export type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path="$2",writable=on,num-queues="$3"$it \
 		>"$log" 2>&1 &
 	QSD_PID=$!
 	wait_socket "$2" "$QSD_PID"
