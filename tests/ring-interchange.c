@@ -12,14 +12,17 @@
  *                 kicked, and asked for a delayed interrupt (used_event);
  *   device image  our device side then popped them, wrote its pattern into
  *                 the writable buffers, pushed them out of order, flushed,
- *                 and re-enabled kicks (avail_event).
+ *                 and re-enabled kicks (avail_event);
+ *   device state  the 64-byte record virtq_device_save() wrote then, which
+ *                 device.h promises is little-endian and portable.
  *
- * Both are compared with golden images built here byte by byte from the
- * spec's layout (little-endian, fixed offsets), without the library.
- * Reading an image back runs the other side over it: the device side
- * consumes the driver image and must produce the device image exactly;
- * the driver side, fed the device image, must get every token back with
- * the right length and data.
+ * All three are compared with golden images built here byte by byte from
+ * the spec's layout (little-endian, fixed offsets), without the library.
+ * Reading them back runs the other side over them: the device side
+ * consumes the driver image and must produce the device image and state
+ * exactly; the driver side, fed the device image, must get every token
+ * back with the right length and data; the state restores over the device
+ * image and saves again to the same bytes.
  *
  * Usage: ring-interchange                 write, read back and compare,
  *                                         in process (a unit test)
@@ -62,6 +65,8 @@
 			 VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC))
 
 #define FILE_MAGIC	"virtq-xchg-v1\n\0\0"	/* 16 bytes */
+#define STATE_SIZE	64
+#define FILE_SIZE	(16 + 2 * MEM_SIZE + STATE_SIZE)
 #define FILL		0xee	/* writable buffers before the device writes */
 
 /* The buffers, by letter: offset from DATA_OFF, length, device-writable. */
@@ -218,6 +223,28 @@ static void golden_device(uint8_t *g)
 	}
 }
 
+/*
+ * The device state record (device.h): magic "VRTQ", version 1, num, flags
+ * (bit 1: interrupt state valid, after need_interrupt), features, the three
+ * ring addresses, last_avail, next_used, signalled_used, pad, inflight, pad.
+ */
+static void golden_state(uint8_t *g)
+{
+	memset(g, 0, STATE_SIZE);
+	memcpy(g, "VRTQ", 4);
+	put32(g + 4, 1);
+	put32(g + 8, NUM);
+	put32(g + 12, 2);
+	put64(g + 16, FEATURES);
+	put64(g + 24, GPA_BASE + DESC_OFF);
+	put64(g + 32, GPA_BASE + AVAIL_OFF);
+	put64(g + 40, GPA_BASE + USED_OFF);
+	put16(g + 48, NCHAINS);		/* last_avail */
+	put16(g + 50, NCHAINS);		/* next_used */
+	put16(g + 52, NCHAINS);		/* signalled_used */
+	put32(g + 56, 0);		/* inflight */
+}
+
 /* Name the field at @off, for a readable report of a difference. */
 static void describe(uint32_t off, char *s, size_t n)
 {
@@ -251,19 +278,27 @@ static void describe(uint32_t off, char *s, size_t n)
 		snprintf(s, n, "padding");
 }
 
-/* Compare @what with @want; print every differing field (up to 20). */
-static bool same(const char *what, const uint8_t *got, const uint8_t *want)
+/* Compare @len bytes with @want; print every differing field (up to 20). */
+static bool same_n(const char *what, const uint8_t *got, const uint8_t *want,
+		   uint32_t len)
 {
+	static const char *const sfield[] = { "magic", "version", "num",
+		"flags", "features", "features", "desc_addr", "desc_addr",
+		"avail_addr", "avail_addr", "used_addr", "used_addr",
+		"last_avail/next_used", "signalled_used/pad", "inflight", "pad2" };
 	unsigned int diffs = 0;
 
-	for (uint32_t off = 0; off < MEM_SIZE; off++) {
+	for (uint32_t off = 0; off < len; off++) {
 		char field[64];
 
 		if (got[off] == want[off])
 			continue;
 		if (++diffs > 20)
 			continue;
-		describe(off, field, sizeof(field));
+		if (len == STATE_SIZE)
+			snprintf(field, sizeof(field), "state.%s", sfield[off / 4]);
+		else
+			describe(off, field, sizeof(field));
 		fprintf(stderr, "%s: offset 0x%04x (%s): 0x%02x, want 0x%02x\n",
 			what, off, field, got[off], want[off]);
 	}
@@ -271,6 +306,11 @@ static bool same(const char *what, const uint8_t *got, const uint8_t *want)
 		fprintf(stderr, "%s: %u bytes differ from the spec layout\n",
 			what, diffs);
 	return diffs == 0;
+}
+
+static bool same(const char *what, const uint8_t *got, const uint8_t *want)
+{
+	return same_n(what, got, want, MEM_SIZE);
 }
 
 /* ---- the library's two sides over one memory ---------------------------- */
@@ -357,9 +397,13 @@ static struct virtq_driver *driver_phase(struct mem *m)
 	return vq;
 }
 
-/* Device side over the driver image in @m: pop, check, write, push. */
-static void device_phase(struct mem *m)
+/*
+ * Device side over the driver image in @m: pop, check, write, push; the
+ * saved state goes to @state.
+ */
+static void device_phase(struct mem *m, uint8_t *state)
 {
+	struct virtq_device_state st;
 	struct virtq_gmem *gm;
 	struct virtq_gmem_region r = { .gpa = GPA_BASE, .size = MEM_SIZE,
 				       .hva = m->base };
@@ -423,8 +467,43 @@ static void device_phase(struct mem *m)
 	/* used_event 3 is among the four entries 0..3 just published. */
 	CHECK_EQ(virtq_device_need_interrupt(dev), true);
 	CHECK_EQ(virtq_device_enable_notify(dev), true);
+	CHECK_EQ(virtq_device_save(dev, &st), 0);
+	memcpy(state, &st, STATE_SIZE);
 	free(dev);
 	virtq_gmem_destroy(gm);
+}
+
+/* Restore @state over the device image in @m: it resumes where it was. */
+static bool device_restore(struct mem *m, const uint8_t *state)
+{
+	struct virtq_gmem *gm;
+	struct virtq_gmem_region r = { .gpa = GPA_BASE, .size = MEM_SIZE,
+				       .hva = m->base };
+	struct virtq_device *dev = aligned_alloc(64,
+		virtq_align_up(virtq_device_mem_size(), 64));
+	struct virtq_device_state st;
+	struct iovec iov[8];
+	struct virtq_chain c = { .iov = iov, .iov_cap = 8 };
+	uint8_t again[STATE_SIZE];
+	bool ok;
+
+	CHECK(dev);
+	CHECK_EQ(virtq_gmem_create(&gm), 0);
+	CHECK_EQ(virtq_gmem_add(gm, &r), 0);
+	memcpy(&st, state, STATE_SIZE);
+	CHECK_EQ(virtq_device_restore(dev, virtq_device_mem_size(), &st, gm), 0);
+	CHECK_EQ(virtq_device_size(dev), NUM);
+	CHECK_EQ(virtq_device_last_avail(dev), NCHAINS);
+	CHECK_EQ(virtq_device_next_used(dev), NCHAINS);
+	CHECK_EQ(virtq_device_inflight(dev), 0);
+	CHECK_EQ(virtq_device_pop(dev, &c), 0);
+	CHECK_EQ(virtq_device_need_interrupt(dev), false);
+	CHECK_EQ(virtq_device_save(dev, &st), 0);
+	memcpy(again, &st, STATE_SIZE);
+	ok = same_n("state saved again after restore", again, state, STATE_SIZE);
+	free(dev);
+	virtq_gmem_destroy(gm);
+	return ok;
 }
 
 /*
@@ -483,23 +562,23 @@ static struct mem mem_new(void)
 	return m;
 }
 
-/* Produce both images with the library, in @drv and @dev. */
-static void produce(uint8_t *drv, uint8_t *dev)
+/* Produce the images with the library: @drv, @dev and @state. */
+static void produce(uint8_t *drv, uint8_t *dev, uint8_t *state)
 {
 	struct mem m = mem_new();
 	struct virtq_driver *vq = driver_phase(&m);
 
 	memcpy(drv, m.base, MEM_SIZE);
-	device_phase(&m);
+	device_phase(&m, state);
 	memcpy(dev, m.base, MEM_SIZE);
 	free(vq);
 	free(m.base);
 }
 
 /* Check images that may come from another build; returns 0 or 1. */
-static int consume(const uint8_t *drv, const uint8_t *dev)
+static int consume(const uint8_t *drv, const uint8_t *dev, const uint8_t *state)
 {
-	uint8_t *gold = malloc(MEM_SIZE);
+	uint8_t *gold = malloc(MEM_SIZE), mine[STATE_SIZE];
 	struct mem m = mem_new();
 	int bad = 0;
 
@@ -508,13 +587,21 @@ static int consume(const uint8_t *drv, const uint8_t *dev)
 	bad |= !same("driver image", drv, gold);
 	golden_device(gold);
 	bad |= !same("device image", dev, gold);
+	golden_state(gold);
+	bad |= !same_n("device state", state, gold, STATE_SIZE);
 	if (bad)
 		goto out;
 
 	/* Our device side over their driver image gives their device image. */
 	memcpy(m.base, drv, MEM_SIZE);
-	device_phase(&m);
+	device_phase(&m, mine);
 	bad |= !same("device side over the driver image", m.base, dev);
+	bad |= !same_n("device state over the driver image", mine, state,
+		       STATE_SIZE);
+	/* Their state restores over their device image. */
+	memcpy(m.base, dev, MEM_SIZE);
+	if (!bad)
+		bad |= !device_restore(&m, state);
 	/* Our driver side writes their driver image, and takes theirs back. */
 	if (!bad)
 		bad |= !driver_takes_back(&m, drv, dev);
@@ -526,12 +613,12 @@ out:
 
 static int write_file(const char *path)
 {
-	uint8_t *drv = malloc(MEM_SIZE), *dev = malloc(MEM_SIZE);
+	uint8_t *drv = malloc(MEM_SIZE), *dev = malloc(MEM_SIZE), state[STATE_SIZE];
 	FILE *f;
 	int r;
 
 	CHECK(drv && dev);
-	produce(drv, dev);
+	produce(drv, dev, state);
 	f = fopen(path, "wb");
 	if (!f) {
 		fprintf(stderr, "ring-interchange: cannot create %s: %s\n",
@@ -541,11 +628,12 @@ static int write_file(const char *path)
 	CHECK_EQ(fwrite(FILE_MAGIC, 1, 16, f), 16);
 	CHECK_EQ(fwrite(drv, 1, MEM_SIZE, f), MEM_SIZE);
 	CHECK_EQ(fwrite(dev, 1, MEM_SIZE, f), MEM_SIZE);
+	CHECK_EQ(fwrite(state, 1, STATE_SIZE, f), STATE_SIZE);
 	CHECK_EQ(fclose(f), 0);
 	printf("wrote %s (%s-endian build)\n", path,
 	       VIRTQ_BIG_ENDIAN ? "big" : "little");
 	/* The writer checks its own images too. */
-	r = consume(drv, dev);
+	r = consume(drv, dev, state);
 	free(drv);
 	free(dev);
 	return r;
@@ -553,7 +641,7 @@ static int write_file(const char *path)
 
 static int read_file(const char *path)
 {
-	static uint8_t buf[16 + 2 * MEM_SIZE + 1];
+	static uint8_t buf[FILE_SIZE + 1];
 	FILE *f = fopen(path, "rb");
 	size_t n;
 
@@ -564,12 +652,12 @@ static int read_file(const char *path)
 	}
 	n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	if (n != 16 + 2 * MEM_SIZE || memcmp(buf, FILE_MAGIC, 16)) {
+	if (n != FILE_SIZE || memcmp(buf, FILE_MAGIC, 16)) {
 		fprintf(stderr, "ring-interchange: %s is not a ring image from this test (%zu bytes)\n",
 			path, n);
 		return 1;
 	}
-	if (consume(buf + 16, buf + 16 + MEM_SIZE))
+	if (consume(buf + 16, buf + 16 + MEM_SIZE, buf + 16 + 2 * MEM_SIZE))
 		return 1;
 	printf("read %s on a %s-endian build: images match the spec layout and were consumed\n",
 	       path, VIRTQ_BIG_ENDIAN ? "big" : "little");
@@ -578,7 +666,7 @@ static int read_file(const char *path)
 
 int main(int argc, char **argv)
 {
-	uint8_t *drv, *dev;
+	uint8_t *drv, *dev, state[STATE_SIZE];
 
 	if (argc == 3 && !strcmp(argv[1], "write"))
 		return write_file(argv[2]);
@@ -591,10 +679,10 @@ int main(int argc, char **argv)
 	drv = malloc(MEM_SIZE);
 	dev = malloc(MEM_SIZE);
 	CHECK(drv && dev);
-	produce(drv, dev);
-	if (consume(drv, dev))
+	produce(drv, dev, state);
+	if (consume(drv, dev, state))
 		return 1;
-	printf("driver and device images match the spec layout (%s-endian host)\n",
+	printf("driver image, device image and device state match the spec layout (%s-endian host)\n",
 	       VIRTQ_BIG_ENDIAN ? "big" : "little");
 	free(drv);
 	free(dev);
