@@ -200,7 +200,8 @@ static void connect_case(const char *dir, const char *mode, int want,
 	stop_backend(pid);
 }
 
-static struct virtq_vu_frontend *started(const char *path, int *start_result)
+static struct virtq_vu_frontend *started(const char *path, bool poll,
+					 int *start_result)
 {
 	struct virtq_vu_frontend *fe;
 	struct virtq_vu_frontend_setup s = {
@@ -208,6 +209,7 @@ static struct virtq_vu_frontend *started(const char *path, int *start_result)
 		.num_queues = 1,
 		.queue_size = 16,
 		.buf_size = 4096,
+		.poll = poll,
 	};
 
 	CHECK_EQ(virtq_vu_frontend_connect(&fe, path, TIMEOUT_MS), 0);
@@ -222,8 +224,8 @@ static struct virtq_vu_frontend *started(const char *path, int *start_result)
 }
 
 /* After a good start, the backend misbehaves while a request is out. */
-static void run_case(const char *dir, const char *mode, int want_wait,
-		     int want_stop)
+static void run_case(const char *dir, const char *mode, bool poll,
+		     int want_wait, int want_stop)
 {
 	char path[256];
 	struct virtq_vu_frontend *fe;
@@ -232,7 +234,7 @@ static void run_case(const char *dir, const char *mode, int want_wait,
 	snprintf(path, sizeof(path), "%s/%s.sock", dir, mode);
 	pid_t pid = start_backend(mode, path);
 
-	fe = started(path, &r);
+	fe = started(path, poll, &r);
 	CHECK_EQ(r, 0);
 
 	size_t len;
@@ -251,7 +253,8 @@ static void run_case(const char *dir, const char *mode, int want_wait,
 	double t0 = now();
 
 	r = virtq_vu_frontend_wait(fe, 0, TIMEOUT_MS);
-	printf("%-10s wait: %d after %.2f s\n", mode, r, now() - t0);
+	printf("%-10s wait (%s): %d after %.2f s\n", mode,
+	       poll ? "polling" : "interrupts", r, now() - t0);
 	CHECK_EQ(r, want_wait);
 	CHECK(now() - t0 < TIMEOUT_MS / 1000.0 + 2);
 
@@ -274,7 +277,7 @@ static void nack_case(const char *dir)
 	snprintf(path, sizeof(path), "%s/nack.sock", dir);
 	pid_t pid = start_backend("nack", path);
 
-	fe = started(path, &r);
+	fe = started(path, false, &r);
 	printf("nack       start: %d (%s)\n", r, virtq_vu_frontend_error(fe));
 	CHECK_EQ(r, -EIO);
 	CHECK(strstr(virtq_vu_frontend_error(fe), "rejected SET_MEM_TABLE"));
@@ -307,9 +310,11 @@ int main(int argc, char **argv)
 	connect_case(dir, "nonsense", -EPROTO, "answered GET_FEATURES with GET_VRING_BASE");
 	connect_case(dir, "shortreply", -EPROTO, "has 4 bytes");
 	nack_case(dir);
-	run_case(dir, "closemid", -ECONNRESET, -ECONNRESET);
-	run_case(dir, "stall", 0, -ETIMEDOUT);
-	run_case(dir, "garbage", -EPROTO, -EPROTO);
+	for (int poll = 0; poll < 2; poll++) {
+		run_case(dir, "closemid", poll, -ECONNRESET, -ECONNRESET);
+		run_case(dir, "stall", poll, 0, -ETIMEDOUT);
+		run_case(dir, "garbage", poll, -EPROTO, -EPROTO);
+	}
 
 	char cmd[400];
 

@@ -134,8 +134,10 @@ int virtq_vu_frontend_call_fd(const struct virtq_vu_frontend *fe,
  * Thread-safe between different queues.
  *
  * Returns 1 (entries pending), 0 (timed out), -ECONNRESET (the backend
- * closed the socket), -EPROTO (the backend sent an unexpected message), or
- * -EIO (the queue is broken: the device broke the ring protocol).
+ * closed the socket), -EPROTO (the backend sent an unexpected message),
+ * -EIO (the queue is broken: the device broke the ring protocol), or
+ * -EINVAL (no such queue, or not started).  The error text is left alone
+ * (several queue threads may fail at once).
  */
 int virtq_vu_frontend_wait(struct virtq_vu_frontend *fe, unsigned int index,
 			   int timeout_ms);
