@@ -298,8 +298,12 @@ int main(int argc, char **argv)
 		perror("fork");
 		return 1;
 	}
-	if (pid == 0)
-		_exit(device(&m, chains));
+	if (pid == 0) {
+		int dev_ret = device(&m, chains);
+
+		fflush(NULL);	/* _exit does not flush stdio */
+		_exit(dev_ret);
+	}
 	int ret = driver(&m, chains);
 
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
