@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Round trips per second through one split ring, poll and notify modes,
+# with virtq-ringbench; and, when Linux's tools/virtio/ringtest binaries are
+# at hand, paired ratios against them measured in the same invocation.
+#
+# The reference is never part of this repository: build it yourself from
+# Linux's tools/virtio/ringtest (its Makefile builds virtio_ring_0_9, ring,
+# ptr_ring) and point RINGTEST_DIR at the directory holding the binaries.
+#
+# Each pair runs ours and the reference back to back on the same CPUs, in
+# alternating order, each timed the same way (wall clock around the whole
+# process); the ratio of a pair (ours / reference) is immune to the slow
+# drifts of a shared machine, and the median over the pairs is printed.
+# Notify mode on our side uses --vmexit-cycles 500 because ringtest spins
+# 500 + 500 TSC cycles around every eventfd write and read (its default
+# --exit behaviour); both then use EVENT_IDX.
+#
+# Usage: bench/ringbench.sh
+# Env:   B (build dir, default build), RINGTEST_DIR (reference binaries),
+#        BUFS (10000000), PAIRS (5), RING (256), DRIVER_CPU (0),
+#        DEVICE_CPU (1).
+set -u
+cd "$(dirname "$0")/.."
+B=${B:-build}
+BUFS=${BUFS:-10000000}
+PAIRS=${PAIRS:-5}
+RING=${RING:-256}
+DRIVER_CPU=${DRIVER_CPU:-0}
+DEVICE_CPU=${DEVICE_CPU:-1}
+REF=${RINGTEST_DIR:-}
+
+case "$*" in
+-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+"") ;;
+*) echo "ringbench: no arguments expected (settings come from the environment, see --help)" >&2; exit 2 ;;
+esac
+
+bin=$B/bin/virtq-ringbench
+if [ ! -x "$bin" ]; then
+	echo "ringbench: $bin is missing; run: make B=$B tools" >&2
+	exit 2
+fi
+ncpu=$(nproc)
+if [ "$DRIVER_CPU" -ge "$ncpu" ] || [ "$DEVICE_CPU" -ge "$ncpu" ]; then
+	echo "ringbench: DRIVER_CPU=$DRIVER_CPU / DEVICE_CPU=$DEVICE_CPU: this machine has CPUs 0-$((ncpu - 1)); set both below $ncpu" >&2
+	exit 2
+fi
+
+ours_args=(-n "$RING" -c "$BUFS" -r 1 --driver-cpu "$DRIVER_CPU" --device-cpu "$DEVICE_CPU")
+ref_args=(--ring-size "$RING" --run-cycles "$BUFS" --guest-affinity "$DRIVER_CPU" --host-affinity "$DEVICE_CPU")
+
+# timed CMD... -> million round trips per second, from the process's wall clock
+timed() {
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" >/dev/null 2>&1 || { echo "FAILED"; return; }
+	t1=$(date +%s%N)
+	awk -v n="$BUFS" -v ns=$((t1 - t0)) 'BEGIN { printf "%.3f", n * 1000 / ns }'
+}
+
+median() {	# numbers... -> median
+	printf '%s\n' "$@" | grep -v FAILED | sort -g |
+		awk '{ v[NR] = $1 } END {
+			if (NR == 0) { print "n/a"; exit }
+			if (NR % 2) print v[(NR + 1) / 2]
+			else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "FAILED" }'; }
+
+echo "Ring round trips: ring $RING, $BUFS buffers per run, driver on CPU $DRIVER_CPU, device on CPU $DEVICE_CPU, $PAIRS runs; load now: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+have_ref=0
+if [ -n "$REF" ]; then
+	if [ -x "$REF/virtio_ring_0_9" ]; then
+		have_ref=1
+	else
+		echo "note: RINGTEST_DIR=$REF has no executable virtio_ring_0_9; printing our figures only"
+	fi
+else
+	echo "note: RINGTEST_DIR is not set, so no reference: build Linux's tools/virtio/ringtest"
+	echo "      (virtio_ring_0_9, ring, ptr_ring) outside this tree and set RINGTEST_DIR to"
+	echo "      their directory for paired ratios.  Our figures only:"
+fi
+
+# mode label ours-extra-args / ref-extra-args / reference binaries
+run_mode() {
+	local label=$1 ourx=$2 refx=$3 refs=$4
+	local i r ours=() rv0=() ratios0=() o x
+	declare -A refv=()
+	for ((i = 1; i <= PAIRS; i++)); do
+		if [ $have_ref = 1 ] && [ $((i % 2)) = 0 ]; then
+			for r in $refs; do
+				[ -x "$REF/$r" ] && refv[$r]+="$(timed "$REF/$r" "${ref_args[@]}" $refx) "
+			done
+		fi
+		# shellcheck disable=SC2086
+		o=$(timed "$bin" "${ours_args[@]}" $ourx)
+		ours+=("$o")
+		if [ $have_ref = 1 ] && [ $((i % 2)) = 1 ]; then
+			for r in $refs; do
+				[ -x "$REF/$r" ] && refv[$r]+="$(timed "$REF/$r" "${ref_args[@]}" $refx) "
+			done
+		fi
+	done
+	printf '  %-22s virtq-ringbench %8s M/s   (runs: %s)\n' "$label" \
+		"$(median "${ours[@]}")" "${ours[*]}"
+	[ $have_ref = 1 ] || return 0
+	for r in $refs; do
+		[ -n "${refv[$r]:-}" ] || continue
+		# shellcheck disable=SC2206
+		x=(${refv[$r]})
+		local rs=()
+		for ((i = 0; i < PAIRS; i++)); do
+			rs+=("$(ratio "${ours[$i]}" "${x[$i]}")")
+		done
+		printf '  %-22s %-15s %8s M/s   ours/%s paired: median %s  (pairs: %s)\n' \
+			"" "$r" "$(median "${x[@]}")" "$r" "$(median "${rs[@]}")" "${rs[*]}"
+	done
+}
+
+run_mode "poll" "-m poll" "" "virtio_ring_0_9 ring ptr_ring"
+run_mode "notify (event idx)" "-m notify --vmexit-cycles 500" "--sleep" "virtio_ring_0_9 ring"
+echo "  (notify: both sides spin 500+500 TSC cycles around each eventfd write and read, as ringtest does)"
+kn=$("$bin" "${ours_args[@]}" -c $((BUFS / 10 > 0 ? BUFS / 10 : 1)) -m notify --vmexit-cycles 500 | awk '/^result/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["kicks_per_m"], v["interrupts_per_m"] }')
+echo "  notify (event idx): ${kn% *} kicks and ${kn#* } interrupts per million buffers (one run of $((BUFS / 10)))"

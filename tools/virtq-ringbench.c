@@ -1,0 +1,843 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtq-ringbench - round trips through one split virtqueue, driver side
+ * and device side of libvirtq each on its own thread.
+ *
+ * The workload is the one Linux's tools/virtio/ringtest measures: the driver
+ * thread keeps offering one device-writable buffer per chain (with a token)
+ * while the ring has room and takes used chains back as they come; the
+ * device thread pops each chain (full validation against a guest memory
+ * map: the library has no other mode), pushes it back used and publishes.
+ * A round trip is one buffer offered, served and taken back.
+ *
+ * Modes: poll (both sides spin on the peer's index, nobody notifies) and
+ * notify (eventfd kick and call, suppressed with EVENT_IDX or with the
+ * NO_NOTIFY / NO_INTERRUPT flags).  --lockstep runs both sides on one
+ * thread, alternating, so the instructions per round trip are exactly
+ * repeatable (bench/ringbench-insns.sh runs it under callgrind).
+ *
+ * The per-side work lives in small noinline functions named rb_drv_* and
+ * rb_dev_*: callgrind's --toggle-collect uses those names to split the
+ * instruction count between the two sides.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <virtq/device.h>
+#include <virtq/driver.h>
+#include <virtq/gmem.h>
+
+#define PROG "virtq-ringbench"
+#define CACHELINE 64
+/*
+ * The per-side functions must stay whole, named functions: callgrind toggles
+ * collection on their entry and exit (a clone or split part would nest).
+ */
+#if defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE __attribute__((noipa))
+#endif
+
+enum rb_mode { MODE_POLL, MODE_NOTIFY };
+
+struct rb_opts {
+	uint32_t num;
+	uint64_t bufs;
+	uint32_t len;
+	uint32_t batch;
+	uint32_t outstanding;
+	int driver_cpu, device_cpu;
+	enum rb_mode mode;
+	bool event_idx;
+	bool lockstep;
+	bool relax;
+	unsigned int vmexit_cycles;
+	unsigned int runs;
+	unsigned int timeout;
+};
+
+/* Driver-thread state, on its own cache lines. */
+struct rb_drv {
+	struct virtq_driver *vq;
+	const struct rb_opts *o;
+	uint8_t *bufs;		/* num buffers of len bytes */
+	uint64_t started;
+	uint64_t completed;	/* written by the owner, read by main on stall */
+	uint64_t kicks;
+	uint32_t tokick;
+	bool staged;		/* adds not yet published */
+	int kickfd, callfd;
+} __attribute__((aligned(CACHELINE)));
+
+/* Device-thread state, on its own cache lines. */
+struct rb_dev {
+	struct virtq_device *vq;
+	const struct rb_opts *o;
+	uint64_t completed;
+	uint64_t interrupts;
+	uint32_t unflushed;
+	int kickfd, callfd;
+	struct virtq_chain chain;
+	struct iovec iov[8];
+} __attribute__((aligned(CACHELINE)));
+
+struct rb_run {
+	struct rb_drv drv;
+	struct rb_dev dev;
+	pthread_barrier_t start;
+};
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* ---- progress counters: owner writes, main reads only to report a stall */
+
+static inline void count_up(uint64_t *p)
+{
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+
+static inline uint64_t count_get(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* ---- notifications: eventfds, with an optional emulated VM exit -------- */
+
+static inline void spin_cycles(unsigned int cycles)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	uint64_t t0 = __builtin_ia32_rdtsc();
+
+	while (__builtin_ia32_rdtsc() - t0 < cycles)
+		;
+#else
+	(void)cycles;	/* refused at option parsing */
+#endif
+}
+
+static inline void busy_wait(const struct rb_opts *o)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (o->relax)
+		__builtin_ia32_pause();
+#else
+	(void)o;
+#endif
+}
+
+/*
+ * Like ringtest's do_exit: each notification and each wait costs a VM exit
+ * and entry on a real hypervisor; --vmexit-cycles spins that long before and
+ * after the syscall so figures compare with ringtest's (which spins 500+500).
+ */
+static void fd_signal(const struct rb_opts *o, int fd)
+{
+	uint64_t v = 1;
+
+	if (!o->lockstep) {
+		spin_cycles(o->vmexit_cycles);
+		if (write(fd, &v, sizeof v) != sizeof v)
+			die("eventfd write: %s", strerror(errno));
+		spin_cycles(o->vmexit_cycles);
+	}
+}
+
+static void fd_wait(const struct rb_opts *o, int fd)
+{
+	uint64_t v;
+
+	spin_cycles(o->vmexit_cycles);
+	if (read(fd, &v, sizeof v) != sizeof v)
+		die("eventfd read: %s", strerror(errno));
+	spin_cycles(o->vmexit_cycles);
+}
+
+/* The driver's notify hook: a kick.  In lockstep mode only counted. */
+static int rb_kick(void *opaque)
+{
+	struct rb_drv *d = opaque;
+
+	d->kicks++;
+	fd_signal(d->o, d->kickfd);
+	return 0;
+}
+
+/* ---- driver side ------------------------------------------------------- */
+
+static inline void drv_publish(struct rb_drv *d)
+{
+	int r;
+
+	d->staged = false;
+	if (d->o->mode == MODE_POLL) {
+		virtq_driver_publish(d->vq);
+		return;
+	}
+	r = virtq_driver_kick(d->vq);
+	if (r < 0)
+		die("virtq_driver_kick: %s", strerror(-r));
+}
+
+/* Offer one buffer if the workload and the ring allow.  1 added, 0 not. */
+static NOINLINE int rb_drv_add(struct rb_drv *d)
+{
+	const struct rb_opts *o = d->o;
+	struct virtq_sg sg;
+	int r;
+
+	if (d->started >= o->bufs || d->started - d->completed >= o->outstanding)
+		return 0;
+	sg.addr = d->bufs + (size_t)(d->started & (o->num - 1)) * o->len;
+	sg.len = o->len;
+	/* Tokens count from 1 so that the order they come back is checked. */
+	r = virtq_driver_add(d->vq, NULL, 0, &sg, 1,
+			     (void *)(uintptr_t)(d->started + 1));
+	if (r == -ENOSPC)
+		return 0;
+	if (r < 0)
+		die("virtq_driver_add: %s", strerror(-r));
+	d->started++;
+	d->staged = true;
+	if (--d->tokick == 0) {
+		d->tokick = o->batch;
+		drv_publish(d);
+	}
+	return 1;
+}
+
+/* Publish (and kick if wanted) what an unfinished batch left staged. */
+static NOINLINE void rb_drv_flush(struct rb_drv *d)
+{
+	if (d->staged) {
+		d->tokick = d->o->batch;
+		drv_publish(d);
+	}
+}
+
+/* Take back one used chain.  1 got one, 0 none pending. */
+static NOINLINE int rb_drv_reap(struct rb_drv *d)
+{
+	void *token;
+	uint32_t len;
+	int r;
+
+	r = virtq_driver_get_used(d->vq, &token, &len);
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		die("virtq_driver_get_used: %s", strerror(-r));
+	if ((uintptr_t)token != d->completed + 1 || len != d->o->len)
+		die("buffer %" PRIu64 " came back as token %" PRIuPTR
+		    " with len %" PRIu32 " (expected len %" PRIu32 ")",
+		    d->completed + 1, (uintptr_t)token, len, d->o->len);
+	count_up(&d->completed);
+	return 1;
+}
+
+static NOINLINE void rb_drv_disable_cb(struct rb_drv *d)
+{
+	virtq_driver_disable_cb(d->vq);
+}
+
+/* Notify mode: true when nothing is pending and an interrupt is armed. */
+static NOINLINE bool rb_drv_may_sleep(struct rb_drv *d)
+{
+	return !virtq_driver_has_used(d->vq) && virtq_driver_enable_cb(d->vq);
+}
+
+/* One pass of the driver loop (ringtest's run_guest body).  true = done. */
+static bool drv_pass(struct rb_drv *d)
+{
+	bool progress;
+
+	if (d->o->mode == MODE_NOTIFY)
+		rb_drv_disable_cb(d);
+	do {
+		progress = rb_drv_add(d);
+		if (rb_drv_reap(d)) {
+			if (d->completed == d->o->bufs)
+				return true;
+			progress = true;
+		}
+	} while (progress);
+	rb_drv_flush(d);
+	return false;
+}
+
+static void *driver_thread(void *arg)
+{
+	struct rb_run *run = arg;
+	struct rb_drv *d = &run->drv;
+	const struct rb_opts *o = d->o;
+
+	pthread_barrier_wait(&run->start);
+	while (!drv_pass(d)) {
+		if (o->mode == MODE_NOTIFY) {
+			if (rb_drv_may_sleep(d))
+				fd_wait(o, d->callfd);
+		} else {
+			while (!virtq_driver_has_used(d->vq))
+				busy_wait(o);
+		}
+	}
+	return NULL;
+}
+
+/* ---- device side ------------------------------------------------------- */
+
+static inline void dev_flush(struct rb_dev *v)
+{
+	int r;
+
+	v->unflushed = 0;
+	r = virtq_device_flush(v->vq);
+	if (r < 0)
+		die("virtq_device_flush: %s", strerror(-r));
+	if (v->o->mode == MODE_NOTIFY && virtq_device_need_interrupt(v->vq)) {
+		v->interrupts++;
+		fd_signal(v->o, v->callfd);
+	}
+}
+
+/* Pop every available chain, push each back used, publish per batch. */
+static NOINLINE void rb_dev_serve(struct rb_dev *v)
+{
+	const struct rb_opts *o = v->o;
+	struct virtq_chain *c = &v->chain;
+	int r;
+
+	if (o->mode == MODE_NOTIFY)
+		virtq_device_disable_notify(v->vq);
+	while (v->completed < o->bufs && (r = virtq_device_pop(v->vq, c)) != 0) {
+		if (r < 0)
+			die("virtq_device_pop: chain %u: %s", c->head, strerror(-r));
+		if (c->n_out != 0 || c->n_in != 1 || c->in_len != o->len)
+			die("chain %u: %" PRIu32 "+%" PRIu32 " iovecs, %" PRIu32
+			    " bytes writable (expected 0+1, %" PRIu32 ")",
+			    c->head, c->n_out, c->n_in, c->in_len, o->len);
+		r = virtq_device_push(v->vq, c->head, c->in_len);
+		if (r < 0)
+			die("virtq_device_push: %s", strerror(-r));
+		count_up(&v->completed);
+		if (++v->unflushed == o->batch)
+			dev_flush(v);
+	}
+	if (v->unflushed)
+		dev_flush(v);
+}
+
+/* Notify mode: true when nothing is available and a kick is armed. */
+static NOINLINE bool rb_dev_may_sleep(struct rb_dev *v)
+{
+	return !virtq_device_has_avail(v->vq) && virtq_device_enable_notify(v->vq);
+}
+
+static void *device_thread(void *arg)
+{
+	struct rb_run *run = arg;
+	struct rb_dev *v = &run->dev;
+	const struct rb_opts *o = v->o;
+
+	pthread_barrier_wait(&run->start);
+	for (;;) {
+		rb_dev_serve(v);
+		if (v->completed == o->bufs)
+			break;
+		if (o->mode == MODE_NOTIFY) {
+			if (rb_dev_may_sleep(v))
+				fd_wait(o, v->kickfd);
+		} else {
+			while (!virtq_device_has_avail(v->vq))
+				busy_wait(o);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Both sides on this thread, taking turns in the order the threads go when
+ * each waits for the other: the driver offers and arms its interrupt, the
+ * device serves and arms its kick.  Deterministic instruction counts.
+ */
+static void run_lockstep(struct rb_run *run)
+{
+	struct rb_drv *d = &run->drv;
+	struct rb_dev *v = &run->dev;
+	bool notify = d->o->mode == MODE_NOTIFY;
+
+	while (!drv_pass(d)) {
+		if (notify)
+			(void)rb_drv_may_sleep(d);
+		rb_dev_serve(v);
+		if (notify)
+			(void)rb_dev_may_sleep(v);
+	}
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+struct rb_mem {
+	uint8_t *base;
+	size_t size;
+	struct virtq_desc *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+	uint8_t *bufs;
+	struct virtq_gmem *gmem;
+	void *drv_mem;
+	size_t drv_mem_size;
+	void *dev_mem;
+};
+
+static void *xalloc(size_t align, size_t size)
+{
+	void *p;
+
+	if (posix_memalign(&p, align, size))
+		die("out of memory (%zu bytes)", size);
+	memset(p, 0, size);
+	return p;
+}
+
+/*
+ * One guest memory region holds the three ring areas (each on its own
+ * pages, as a modern transport places them) and the buffers.  Guest
+ * addresses equal host addresses, so the driver needs no translate hook.
+ */
+static void mem_setup(struct rb_mem *m, const struct rb_opts *o)
+{
+	size_t off_avail, off_used, off_bufs;
+	struct virtq_gmem_region reg;
+	int r;
+
+	off_avail = virtq_align_up(virtq_desc_size(o->num), 4096);
+	off_used = off_avail + virtq_align_up(virtq_avail_size(o->num), 4096);
+	off_bufs = off_used + virtq_align_up(virtq_used_size(o->num), 4096);
+	m->size = off_bufs + virtq_align_up((size_t)o->num * o->len, 4096);
+	m->base = xalloc(4096, m->size);
+	m->desc = (struct virtq_desc *)(void *)m->base;
+	m->avail = (struct virtq_avail *)(void *)(m->base + off_avail);
+	m->used = (struct virtq_used *)(void *)(m->base + off_used);
+	m->bufs = m->base + off_bufs;
+
+	r = virtq_gmem_create(&m->gmem);
+	if (r < 0)
+		die("virtq_gmem_create: %s", strerror(-r));
+	reg = (struct virtq_gmem_region){
+		.gpa = (uintptr_t)m->base, .size = m->size, .hva = m->base,
+	};
+	r = virtq_gmem_add(m->gmem, &reg);
+	if (r < 0)
+		die("virtq_gmem_add: %s", strerror(-r));
+
+	m->drv_mem_size = virtq_driver_mem_size(o->num);
+	m->drv_mem = xalloc(CACHELINE, m->drv_mem_size);
+	m->dev_mem = xalloc(CACHELINE, virtq_device_mem_size());
+}
+
+static void run_setup(struct rb_run *run, struct rb_mem *m,
+		      const struct rb_opts *o)
+{
+	uint64_t features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1);
+	struct virtq_driver_config dc;
+	struct virtq_device_config vc;
+	struct rb_drv *d = &run->drv;
+	struct rb_dev *v = &run->dev;
+	int kickfd = -1, callfd = -1;
+	int r;
+
+	if (o->mode == MODE_NOTIFY && o->event_idx)
+		features |= VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
+	if (o->mode == MODE_NOTIFY && !o->lockstep) {
+		kickfd = eventfd(0, EFD_CLOEXEC);
+		callfd = eventfd(0, EFD_CLOEXEC);
+		if (kickfd < 0 || callfd < 0)
+			die("eventfd: %s", strerror(errno));
+	}
+
+	memset(run, 0, sizeof *run);
+	d->vq = m->drv_mem;
+	d->o = o;
+	d->bufs = m->bufs;
+	d->tokick = o->batch;
+	d->kickfd = kickfd;
+	d->callfd = callfd;
+	dc = (struct virtq_driver_config){
+		.num = o->num, .features = features,
+		.desc = m->desc, .avail = m->avail, .used = m->used,
+		.notify = rb_kick, .opaque = d,
+	};
+	r = virtq_driver_init(d->vq, m->drv_mem_size, &dc);
+	if (r < 0)
+		die("virtq_driver_init: %s", strerror(-r));
+
+	v->vq = m->dev_mem;
+	v->o = o;
+	v->kickfd = kickfd;
+	v->callfd = callfd;
+	v->chain.iov = v->iov;
+	v->chain.iov_cap = sizeof v->iov / sizeof v->iov[0];
+	vc = (struct virtq_device_config){
+		.num = o->num, .features = features,
+		.desc_addr = (uintptr_t)m->desc,
+		.avail_addr = (uintptr_t)m->avail,
+		.used_addr = (uintptr_t)m->used,
+		.gmem = m->gmem,
+	};
+	r = virtq_device_init(v->vq, virtq_device_mem_size(), &vc);
+	if (r < 0)
+		die("virtq_device_init: %s", strerror(-r));
+}
+
+static void run_teardown(struct rb_run *run)
+{
+	if (run->drv.kickfd >= 0)
+		close(run->drv.kickfd);
+	if (run->drv.callfd >= 0)
+		close(run->drv.callfd);
+}
+
+static void pin(pthread_attr_t *attr, int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (pthread_attr_setaffinity_np(attr, sizeof set, &set))
+		die("cannot pin a thread to CPU %d", cpu);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void join_or_stall(struct rb_run *run, pthread_t t, double deadline)
+{
+	struct timespec ts;
+	double left = deadline - now();
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (left < 0)
+		left = 0;
+	ts.tv_sec += (time_t)left;
+	ts.tv_nsec += (long)((left - (time_t)left) * 1e9);
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	r = pthread_timedjoin_np(t, NULL, &ts);
+	if (r == ETIMEDOUT)
+		die("stalled: after %u s the driver has %" PRIu64 " of %" PRIu64
+		    " buffers back and the device served %" PRIu64
+		    " (a lost notification?)", run->drv.o->timeout,
+		    count_get(&run->drv.completed), run->drv.o->bufs,
+		    count_get(&run->dev.completed));
+	if (r)
+		die("pthread_join: %s", strerror(r));
+}
+
+/* One run: returns its duration in seconds. */
+static double run_once(struct rb_run *run)
+{
+	const struct rb_opts *o = run->drv.o;
+	pthread_attr_t da, va;
+	pthread_t dt, vt;
+	double t0, t1;
+
+	if (o->lockstep) {
+		t0 = now();
+		run_lockstep(run);
+		return now() - t0;
+	}
+	pthread_barrier_init(&run->start, NULL, 3);
+	pthread_attr_init(&da);
+	pthread_attr_init(&va);
+	pin(&da, o->driver_cpu);
+	pin(&va, o->device_cpu);
+	if (pthread_create(&vt, &va, device_thread, run) ||
+	    pthread_create(&dt, &da, driver_thread, run))
+		die("cannot start threads");
+	pthread_barrier_wait(&run->start);
+	t0 = now();
+	join_or_stall(run, dt, t0 + o->timeout);
+	join_or_stall(run, vt, t0 + o->timeout);
+	t1 = now();
+	pthread_attr_destroy(&da);
+	pthread_attr_destroy(&va);
+	pthread_barrier_destroy(&run->start);
+	return t1 - t0;
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: " PROG " [options]\n"
+"Round trips through one libvirtq split ring: a driver thread offers one\n"
+"device-writable buffer per chain, a device thread pops it (full validation\n"
+"against a guest memory map, always), pushes it back used; the driver takes\n"
+"it back.  Prints round trips per second (median of the runs) and the kicks\n"
+"and interrupts sent per million buffers.\n"
+"\n"
+"  -n, --num N            ring size, a power of two in 1..32768 (256)\n"
+"  -c, --bufs N           buffers per run (10000000)\n"
+"  -l, --len N            bytes per buffer, >= 1 (1)\n"
+"  -b, --batch N          chains per publish/kick and per used flush (1)\n"
+"  -o, --outstanding N    at most N chains in flight (ring size)\n"
+"  -m, --mode poll|notify spin on the rings, or eventfd kick and call (poll)\n"
+"      --no-event-idx     notify mode: suppress with flags, not EVENT_IDX\n"
+"      --vmexit-cycles N  notify mode: spin N TSC cycles before and after each\n"
+"                         eventfd write and read, as ringtest does (0)\n"
+"      --driver-cpu N     pin the driver thread to CPU N (unpinned)\n"
+"      --device-cpu N     pin the device thread to CPU N (unpinned)\n"
+"      --relax            pause instruction in busy-wait loops\n"
+"  -r, --runs N           runs; the median is reported (5)\n"
+"      --lockstep         both sides on one thread, taking turns\n"
+"                         (for exact instruction counts)\n"
+"      --timeout S        give up a run after S seconds (120)\n"
+"  -h, --help\n");
+}
+
+static uint64_t parse_num(const char *opt, const char *arg, uint64_t min,
+			  uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max)
+		die("%s '%s': expected a number in %" PRIu64 "..%" PRIu64,
+		    opt, arg, min, max);
+	return v;
+}
+
+static int parse_cpu(const char *opt, const char *arg)
+{
+	cpu_set_t set;
+	int cpu = (int)parse_num(opt, arg, 0, CPU_SETSIZE - 1);
+
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && !CPU_ISSET(cpu, &set))
+		die("%s %d: CPU %d is not available to this process (see nproc)",
+		    opt, cpu, cpu);
+	return cpu;
+}
+
+enum {
+	OPT_NO_EVENT_IDX = 256, OPT_VMEXIT, OPT_DRIVER_CPU, OPT_DEVICE_CPU,
+	OPT_RELAX, OPT_LOCKSTEP, OPT_TIMEOUT,
+};
+
+static const struct option longopts[] = {
+	{ "num", required_argument, NULL, 'n' },
+	{ "bufs", required_argument, NULL, 'c' },
+	{ "len", required_argument, NULL, 'l' },
+	{ "batch", required_argument, NULL, 'b' },
+	{ "outstanding", required_argument, NULL, 'o' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "no-event-idx", no_argument, NULL, OPT_NO_EVENT_IDX },
+	{ "vmexit-cycles", required_argument, NULL, OPT_VMEXIT },
+	{ "driver-cpu", required_argument, NULL, OPT_DRIVER_CPU },
+	{ "device-cpu", required_argument, NULL, OPT_DEVICE_CPU },
+	{ "relax", no_argument, NULL, OPT_RELAX },
+	{ "runs", required_argument, NULL, 'r' },
+	{ "lockstep", no_argument, NULL, OPT_LOCKSTEP },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void parse_opts(struct rb_opts *o, int argc, char **argv)
+{
+	bool outstanding_set = false;
+	int c;
+
+	*o = (struct rb_opts){
+		.num = 256, .bufs = 10000000, .len = 1, .batch = 1,
+		.driver_cpu = -1, .device_cpu = -1, .mode = MODE_POLL,
+		.event_idx = true, .runs = 5, .timeout = 120,
+	};
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:c:l:b:o:m:r:h", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			o->num = (uint32_t)parse_num("--num", optarg, 1, VIRTQ_MAX_SIZE);
+			if (!virtq_size_valid(o->num))
+				die("--num %s: the ring size must be a power of two in 1..32768",
+				    optarg);
+			break;
+		case 'c':
+			o->bufs = parse_num("--bufs", optarg, 1, UINT64_C(1) << 48);
+			break;
+		case 'l':
+			if (strcmp(optarg, "0") == 0)
+				die("--len 0: libvirtq refuses zero-length buffers (virtq_driver_add returns -EINVAL); use --len 1 or more");
+			o->len = (uint32_t)parse_num("--len", optarg, 1, 1u << 20);
+			break;
+		case 'b':
+			o->batch = (uint32_t)parse_num("--batch", optarg, 1, VIRTQ_MAX_SIZE);
+			break;
+		case 'o':
+			o->outstanding = (uint32_t)parse_num("--outstanding", optarg, 1,
+							     VIRTQ_MAX_SIZE);
+			outstanding_set = true;
+			break;
+		case 'm':
+			if (strcmp(optarg, "poll") == 0)
+				o->mode = MODE_POLL;
+			else if (strcmp(optarg, "notify") == 0)
+				o->mode = MODE_NOTIFY;
+			else
+				die("--mode '%s': expected poll or notify", optarg);
+			break;
+		case OPT_NO_EVENT_IDX:
+			o->event_idx = false;
+			break;
+		case OPT_VMEXIT:
+			o->vmexit_cycles = (unsigned int)parse_num("--vmexit-cycles",
+								   optarg, 0, 1000000);
+#if !defined(__x86_64__) && !defined(__i386__)
+			if (o->vmexit_cycles)
+				die("--vmexit-cycles: needs the x86 TSC; use 0 on this machine");
+#endif
+			break;
+		case OPT_DRIVER_CPU:
+			o->driver_cpu = parse_cpu("--driver-cpu", optarg);
+			break;
+		case OPT_DEVICE_CPU:
+			o->device_cpu = parse_cpu("--device-cpu", optarg);
+			break;
+		case OPT_RELAX:
+			o->relax = true;
+			break;
+		case 'r':
+			o->runs = (unsigned int)parse_num("--runs", optarg, 1, 1000);
+			break;
+		case OPT_LOCKSTEP:
+			o->lockstep = true;
+			break;
+		case OPT_TIMEOUT:
+			o->timeout = (unsigned int)parse_num("--timeout", optarg, 1,
+							     86400);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			die("%s needs a value (see --help)", argv[optind - 1]);
+		default:
+			die("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument '%s' (see --help)", argv[optind]);
+	if (!outstanding_set || o->outstanding > o->num)
+		o->outstanding = o->num;
+	if (o->batch > o->outstanding)
+		o->batch = o->outstanding;
+	if ((uint64_t)o->num * o->len > (UINT64_C(1) << 30))
+		die("--num %" PRIu32 " x --len %" PRIu32 ": more than 1 GiB of buffers; lower one of them",
+		    o->num, o->len);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	struct rb_opts o;
+	struct rb_mem m;
+	struct rb_run *run;
+	double *rate, med;
+	uint64_t kicks = 0, irqs = 0;
+	unsigned int i;
+
+	parse_opts(&o, argc, argv);
+	mem_setup(&m, &o);
+	run = xalloc(CACHELINE, sizeof *run);
+	rate = calloc(o.runs, sizeof *rate);
+	if (!rate)
+		die("out of memory");
+
+	printf("%s: %s%s%s, ring %" PRIu32 ", %" PRIu64 " buffers of %" PRIu32
+	       " bytes, batch %" PRIu32 ", outstanding %" PRIu32
+	       ", driver cpu %d, device cpu %d, validation full (always)\n",
+	       PROG, o.mode == MODE_POLL ? "poll" :
+	       o.event_idx ? "notify (event idx)" : "notify (flags)",
+	       o.lockstep ? ", lockstep" : "",
+	       o.vmexit_cycles ? ", emulated vm exits" : "",
+	       o.num, o.bufs, o.len, o.batch, o.outstanding,
+	       o.driver_cpu, o.device_cpu);
+	for (i = 0; i < o.runs; i++) {
+		double secs;
+
+		run_setup(run, &m, &o);
+		secs = run_once(run);
+		rate[i] = o.bufs / secs;
+		kicks += run->drv.kicks;
+		irqs += run->dev.interrupts;
+		printf("run %u: %.3f M round trips/s (%.3f s, %.1f ns each), %"
+		       PRIu64 " kicks, %" PRIu64 " interrupts\n", i + 1,
+		       rate[i] / 1e6, secs, secs * 1e9 / o.bufs,
+		       run->drv.kicks, run->dev.interrupts);
+		run_teardown(run);
+	}
+	qsort(rate, o.runs, sizeof *rate, cmp_double);
+	med = o.runs % 2 ? rate[o.runs / 2] :
+	      (rate[o.runs / 2 - 1] + rate[o.runs / 2]) / 2;
+	printf("median: %.3f M round trips/s (min %.3f, max %.3f), %.1f kicks and %.1f interrupts per million buffers\n",
+	       med / 1e6, rate[0] / 1e6, rate[o.runs - 1] / 1e6,
+	       kicks * 1e6 / ((double)o.bufs * o.runs),
+	       irqs * 1e6 / ((double)o.bufs * o.runs));
+	printf("result mode=%s median_mrtps=%.3f min_mrtps=%.3f max_mrtps=%.3f kicks_per_m=%.1f interrupts_per_m=%.1f\n",
+	       o.mode == MODE_POLL ? "poll" : "notify", med / 1e6,
+	       rate[0] / 1e6, rate[o.runs - 1] / 1e6,
+	       kicks * 1e6 / ((double)o.bufs * o.runs),
+	       irqs * 1e6 / ((double)o.bufs * o.runs));
+	free(rate);
+	free(run);
+	free(m.drv_mem);
+	free(m.dev_mem);
+	virtq_gmem_destroy(m.gmem);
+	free(m.base);
+	return 0;
+}
