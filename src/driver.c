@@ -809,11 +809,18 @@ int virtq_driver_get_used(struct virtq_driver *vq, void **token,
 			return r;
 	}
 
-	/* Read each field once, then check the copies. */
+	/*
+	 * Read each field once, then check the copies.  Plain loads: P2
+	 * above ordered them after the device's writes; the compiler barrier
+	 * keeps the compiler from loading the shared fields again in place
+	 * of the copies.  (Not 32-bit atomics: on ARMv6-M clang would make
+	 * those library calls.)
+	 */
 	e = &vq->used->ring[vq->last_used & vq->mask];
 	vq_invalidate(vq, e, sizeof(*e));
-	id = virtq_le32_to_cpu(virtq_load_relaxed(&e->id));
-	l = virtq_le32_to_cpu(virtq_load_relaxed(&e->len));
+	id = virtq_le32_to_cpu(e->id);
+	l = virtq_le32_to_cpu(e->len);
+	virtq_compiler_barrier();
 	if (id > vq->mask || !vq->slot[id].token)
 		return vq_set_broken(vq);	/* not an outstanding head */
 	if (l > vq->slot[id].in_len)

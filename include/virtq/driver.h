@@ -16,6 +16,15 @@
  *
  * One queue is used by one thread at a time (callers serialise).
  *
+ * Errors are -errno.  A hosted build uses <errno.h>; a freestanding build
+ * (no libc headers) uses Linux's values: EIO 5, EFAULT 14, EINVAL 22,
+ * ENOSPC 28.
+ *
+ * Memory ordering is SMP-strength (C11 atomics, atomic.h): enough for a
+ * device on another CPU or a coherent DMA master.  VIRTQ_F_ORDER_PLATFORM
+ * is accepted but gives no stronger barriers; a platform that needs DMA
+ * barriers for a non-coherent device puts them in the cache hooks.
+ *
  * Typical use:
  *
  *	struct virtq_sg out[] = { { &hdr, sizeof hdr } };
@@ -60,8 +69,11 @@ struct virtq_driver_config {
 	 * Indirect tables: one table of @indirect_max descriptors per queue
 	 * slot, virtq_driver_indirect_size(num, indirect_max) bytes.  NULL or
 	 * indirect_max < 2 disables indirect descriptors even when the
-	 * feature is negotiated.  A chain of at least @indirect_min segments
-	 * (0 means 2) and at most @indirect_max goes indirect.
+	 * feature is negotiated; more than 32768 is -EINVAL.  A chain of at
+	 * least @indirect_min segments (0 means 2) and at most @indirect_max
+	 * goes indirect (segments = n_out + n_in as passed to add; if
+	 * translate splits them into more than @indirect_max pieces, the
+	 * chain goes direct instead).
 	 */
 	void *indirect;
 	uint16_t indirect_max;
@@ -74,7 +86,8 @@ struct virtq_driver_config {
 	 * Address translation: driver virtual address -> device address.
 	 * Sets *mapped to how many bytes from @addr are contiguous in device
 	 * space (at most @len); a buffer that maps in pieces becomes several
-	 * descriptors.  Returns VIRTQ_ADDR_INVALID if @addr cannot be mapped.
+	 * descriptors.  Returns VIRTQ_ADDR_INVALID if @addr cannot be mapped
+	 * (so does a *mapped of 0 or above @len: add then fails with -EFAULT).
 	 * NULL means identity (device address == (uintptr_t)addr).
 	 */
 	uint64_t (*translate)(void *opaque, const void *addr, size_t len,
@@ -83,7 +96,13 @@ struct virtq_driver_config {
 	/*
 	 * Cache maintenance for non-coherent shared memory (may be NULL):
 	 * clean (write back) before the device may read, invalidate before
-	 * the driver reads what the device wrote.
+	 * the driver reads what the device wrote.  The queue cleans the
+	 * descriptors, indirect tables, avail entries, avail->idx,
+	 * avail->flags and used_event it writes, and every buffer (out and
+	 * in) at add; it invalidates used->idx, the used element, avail_event
+	 * and used->flags before reading them.  The data the device wrote into
+	 * in-buffers is not invalidated by the queue (it keeps no buffer
+	 * list): the caller does that after get_used.
 	 */
 	void (*cache_clean)(void *opaque, const void *addr, size_t len);
 	void (*cache_invalidate)(void *opaque, const void *addr, size_t len);
@@ -97,6 +116,7 @@ struct virtq_driver_config {
  * compile-time upper bound for static allocation on bare metal.
  */
 size_t virtq_driver_mem_size(uint32_t num);
+/* 64-byte aligned memory keeps the hot fields on cache lines of their own. */
 #define VIRTQ_DRIVER_MEM_SIZE(num) (256u + 24u * (size_t)(num))
 
 /* Bytes for the indirect pool: @num tables of @max descriptors. */
@@ -161,7 +181,10 @@ void virtq_driver_publish(struct virtq_driver *vq);
  * Publish, then decide whether the device wants a notification: with
  * EVENT_IDX, whether avail_event lies among the entries published since the
  * previous kick_prepare (wrap-safe); otherwise whether VIRTQ_USED_F_NO_NOTIFY
- * is clear.  Returns true if virtq_driver_notify() should be called.
+ * is clear.  Returns true if virtq_driver_notify() should be called; false
+ * when nothing was published since the previous kick_prepare, and on a
+ * broken queue.  After 2^16 or more entries since the previous
+ * kick_prepare (u16 distances cannot tell), it returns true.
  */
 bool virtq_driver_kick_prepare(struct virtq_driver *vq);
 
@@ -173,7 +196,9 @@ int virtq_driver_kick(struct virtq_driver *vq);
 
 /*
  * Take back one used chain: its token and the byte count the device says it
- * wrote.  Each token comes back exactly once.
+ * wrote.  Each token comes back exactly once (here or from detach_unused).
+ * @token and @len may be NULL.  With EVENT_IDX and callbacks enabled, it
+ * moves used_event along so the next entry interrupts again.
  *
  * Returns 1 (got one), 0 (none pending), or -EIO: the device broke the
  * protocol and the queue is latched broken until reset.  Broken means a
@@ -196,7 +221,10 @@ bool virtq_driver_has_used(const struct virtq_driver *vq);
  * false if used entries arrived meanwhile (poll again; the race between
  * the device's check and ours is closed by fence F2).  enable_delayed
  * asks for the interrupt only after about 3/4 of the outstanding chains
- * (EVENT_IDX; otherwise as enable), with the same return value.
+ * (EVENT_IDX; otherwise as enable), with the same return value.  Disabling
+ * with EVENT_IDX writes used_event = last used index + 0x8000, beyond where
+ * a device can get (the spec allows the odd interrupt anyway).  On a broken
+ * queue enable returns false (get_used then reports -EIO).
  */
 void virtq_driver_disable_cb(struct virtq_driver *vq);
 bool virtq_driver_enable_cb(struct virtq_driver *vq);
@@ -205,7 +233,8 @@ bool virtq_driver_enable_cb_delayed(struct virtq_driver *vq);
 /*
  * After the device is reset (it no longer touches the ring): take back one
  * chain that was added but never used.  Returns 1 with its token, or 0
- * when none is left.
+ * when none is left.  Works on a broken queue too.  Follow with
+ * virtq_driver_reset() before using the queue again.
  */
 int virtq_driver_detach_unused(struct virtq_driver *vq, void **token);
 
