@@ -27,6 +27,8 @@ struct tq {
 	uint16_t dev_avail;	/* device: next avail entry to read */
 	uint16_t dev_used;	/* device: next used entry to fill */
 	uint16_t dev_pub;	/* device: used->idx last published */
+	/* device address -> pointer, for indirect tables (NULL: identity) */
+	void *(*d2p)(uint64_t addr);
 };
 
 /* One segment of a chain as the device sees it. */
@@ -153,8 +155,9 @@ static inline void tq_walk(struct tq *q, const struct virtq_desc *tab,
 			CHECK(len && len % 16 == 0);
 			c->indirect = true;
 			c->ndesc_ring++;
-			tq_walk(q, (const struct virtq_desc *)(uintptr_t)
-				virtq_le64(d->addr), len / 16, 0, c, true);
+			tq_walk(q, q->d2p ? q->d2p(virtq_le64(d->addr)) :
+				(void *)(uintptr_t)virtq_le64(d->addr),
+				len / 16, 0, c, true);
 			return;
 		}
 		CHECK(c->n < TCHAIN_MAX);
