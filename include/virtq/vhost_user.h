@@ -22,7 +22,204 @@ extern "C" {
 
 /* ======================= backend (device side) ======================== */
 
-/* (defined by the backend work: struct virtq_vu_backend and friends) */
+/*
+ * A vhost-user backend serves one frontend connection at a time on a unix
+ * socket (QEMU reconnects after a close).  It negotiates features, maps
+ * the frontend's memory table into a virtq_gmem, and turns each ring into
+ * a struct virtq_device for the application's device model.
+ *
+ * Every message is validated (payload size for the request, fd count,
+ * queue index, ring size, memory regions).  A bad message closes that
+ * connection with one logged line naming the request and the fault; every
+ * fd and mapping the connection held is released, and the backend is ready
+ * to accept the next connection.  Nothing from the frontend can end the
+ * process.
+ *
+ * Two ways to drive it:
+ *
+ *  - Own event loop (the library owns no thread): watch
+ *    virtq_vu_backend_listen_fd() and call virtq_vu_backend_accept(); watch
+ *    virtq_vu_backend_conn_fd() and call virtq_vu_backend_dispatch().
+ *    queue_start / queue_stop are called from inside dispatch; the
+ *    application watches each queue's kick fd itself.
+ *
+ *  - The built-in runner, virtq_vu_backend_run(): the calling thread serves
+ *    the socket; each started queue gets a thread that waits on its kick fd
+ *    (and one optional application fd) and calls queue_kick / queue_event.
+ *    queue_start and queue_stop are called on the calling thread while the
+ *    queue's thread is not running.
+ *
+ * A ring runs when it has a size, addresses, a kick fd, a memory table,
+ * and is enabled (with VHOST_USER_F_PROTOCOL_FEATURES negotiated a ring
+ * starts disabled until SET_VRING_ENABLE 1; without it, enabled).  Any
+ * message that changes what a running ring uses (memory table, features,
+ * size / addresses / base / kick fd, disable, GET_VRING_BASE, reset) stops
+ * the ring first (queue_stop), then restarts it if it still qualifies.
+ */
+
+#define VIRTQ_VU_MAX_QUEUES	64	/* per backend */
+#define VIRTQ_VU_MAX_MEM_SLOTS	64	/* regions in one memory table */
+#define VIRTQ_VU_MAX_CONFIG	256	/* device config space bytes */
+
+/* vhost-user's own feature bit (30), added by the backend to its offer. */
+#define VIRTQ_VU_F_PROTOCOL_FEATURES 30
+
+struct virtq_vu_backend;
+struct virtq_vu_queue;
+
+struct virtq_vu_backend_ops {
+	/*
+	 * The ring is about to run: virtq_vu_queue_device() is ready (next
+	 * avail / used indices already taken over from the ring).  Set up
+	 * per-queue state here (virtq_vu_queue_set_data, and with the runner
+	 * virtq_vu_queue_set_event_fd).  Return 0, or -errno: the connection
+	 * is then closed.  May be NULL.
+	 */
+	int (*queue_start)(void *opaque, struct virtq_vu_queue *q);
+	/*
+	 * The ring must stop.  Return only when nothing is in flight: every
+	 * chain popped has been pushed, flushed and signalled
+	 * (virtq_vu_queue_notify).  After this the backend reads the next
+	 * avail index (GET_VRING_BASE).  May be NULL.
+	 */
+	void (*queue_stop)(void *opaque, struct virtq_vu_queue *q);
+	/* Runner only: the kick fd fired (its counter already read). */
+	void (*queue_kick)(void *opaque, struct virtq_vu_queue *q);
+	/* Runner only: the fd given to virtq_vu_queue_set_event_fd fired. */
+	void (*queue_event)(void *opaque, struct virtq_vu_queue *q);
+	/*
+	 * SET_CONFIG from the frontend (bytes already range-checked against
+	 * the config space).  Return 0 to accept (the backend then updates
+	 * its copy of the config space), or -errno to refuse (the frontend is
+	 * told through REPLY_ACK; the connection stays up).  NULL refuses
+	 * every write.
+	 */
+	int (*set_config)(void *opaque, uint32_t offset, const void *buf,
+			  uint32_t len, uint32_t flags);
+	/* One log line (no newline).  NULL prints it to stderr. */
+	void (*log)(void *opaque, const char *line);
+};
+
+struct virtq_vu_backend_config {
+	uint64_t features;	/* virtio features offered (VIRTQ_F_VERSION_1, ...) */
+	uint32_t num_queues;	/* 1..VIRTQ_VU_MAX_QUEUES */
+	uint32_t max_queue_size; /* power of two <= 32768; 0 means 32768 */
+	const void *config;	/* device config space, copied; may be NULL */
+	uint32_t config_len;	/* 0..VIRTQ_VU_MAX_CONFIG */
+	const struct virtq_vu_backend_ops *ops;
+	void *opaque;		/* passed to every op */
+};
+
+/*
+ * Create a backend (not listening yet).  Returns 0, or -EINVAL (cfg or
+ * ops NULL, num_queues or max_queue_size or config_len out of range),
+ * -ENOMEM, or -errno from eventfd().
+ */
+int virtq_vu_backend_create(struct virtq_vu_backend **out,
+			    const struct virtq_vu_backend_config *cfg);
+
+/* Disconnect (stopping every ring), close the listening socket, free. */
+void virtq_vu_backend_destroy(struct virtq_vu_backend *be);
+
+/*
+ * Listen on a unix socket at @path.  A stale socket file there is
+ * replaced; any other kind of file is not.  Returns 0, or -EBUSY (already
+ * listening), -ENAMETOOLONG, -EEXIST (@path exists and is not a socket),
+ * or -errno from socket() / bind() / listen().
+ */
+int virtq_vu_backend_listen(struct virtq_vu_backend *be, const char *path);
+
+/*
+ * Take an inherited listening socket (e.g. from systemd or a test); the
+ * backend owns it from now on.  Returns 0, or -EBUSY, -EBADF (@fd < 0).
+ */
+int virtq_vu_backend_set_listen_fd(struct virtq_vu_backend *be, int fd);
+
+/* The listening socket, or -1. */
+int virtq_vu_backend_listen_fd(const struct virtq_vu_backend *be);
+
+/*
+ * Accept one connection on the listening socket (waits for it).  Returns
+ * 0, or -EBUSY (a connection is up), -ENOTCONN (not listening), or -errno
+ * from accept().
+ */
+int virtq_vu_backend_accept(struct virtq_vu_backend *be);
+
+/*
+ * Serve an already connected socket (e.g. one end of a socketpair); the
+ * backend owns it from now on.  Returns 0, or -EBUSY, -EBADF.
+ */
+int virtq_vu_backend_set_conn_fd(struct virtq_vu_backend *be, int fd);
+
+/* The connection's socket, or -1 when none is up. */
+int virtq_vu_backend_conn_fd(const struct virtq_vu_backend *be);
+
+/*
+ * Receive and handle one message (waits for it).  Returns 0 when the
+ * connection is still up.  Otherwise the connection is gone, torn down
+ * (rings stopped, memory unmapped, fds closed), and the return value says
+ * why: -ECONNRESET (the frontend closed it), -EPROTO (a malformed or
+ * unsupported message; the reason was logged), -ETIMEDOUT (a message
+ * arrived incomplete), -ENOTCONN (no connection), or -errno from the
+ * socket or from setting up a ring (also logged).
+ */
+int virtq_vu_backend_dispatch(struct virtq_vu_backend *be);
+
+/* Tear the connection down as a bad message would (no-op without one). */
+void virtq_vu_backend_disconnect(struct virtq_vu_backend *be);
+
+/*
+ * Built-in runner: accept, serve, and after each disconnect accept again,
+ * until virtq_vu_backend_stop().  One thread per running queue (see the
+ * top of this section).  Returns 0 after stop, or -ENOTCONN (not
+ * listening), -EBUSY (already running), or -errno (poll, thread creation).
+ */
+int virtq_vu_backend_run(struct virtq_vu_backend *be);
+
+/* Make run() disconnect and return.  Async-signal-safe. */
+void virtq_vu_backend_stop(struct virtq_vu_backend *be);
+
+/* Features the frontend acked (SET_FEATURES), protocol features agreed. */
+uint64_t virtq_vu_backend_features(const struct virtq_vu_backend *be);
+uint64_t virtq_vu_backend_protocol_features(const struct virtq_vu_backend *be);
+
+/*
+ * Replace the config space (length unchanged: at most the config_len given
+ * at create).  Returns 0 or -EINVAL.  The frontend reads it on its next
+ * GET_CONFIG (no change notification is sent).
+ */
+int virtq_vu_backend_set_config_space(struct virtq_vu_backend *be,
+				      const void *config, uint32_t len);
+
+/* ---- per queue (valid between queue_start and the end of queue_stop) -- */
+
+struct virtq_device *virtq_vu_queue_device(struct virtq_vu_queue *q);
+struct virtq_vu_backend *virtq_vu_queue_backend(struct virtq_vu_queue *q);
+unsigned int virtq_vu_queue_index(const struct virtq_vu_queue *q);
+/* The device features the ring runs with (acked at its start). */
+uint64_t virtq_vu_queue_features(const struct virtq_vu_queue *q);
+int virtq_vu_queue_kick_fd(const struct virtq_vu_queue *q);
+
+/* Application data for this queue (NULL until set). */
+void virtq_vu_queue_set_data(struct virtq_vu_queue *q, void *data);
+void *virtq_vu_queue_data(const struct virtq_vu_queue *q);
+
+/*
+ * Runner only: also wait on @fd (readable) in the queue's thread and call
+ * queue_event.  Call from queue_start.  -1 clears.  Returns 0.
+ */
+int virtq_vu_queue_set_event_fd(struct virtq_vu_queue *q, int fd);
+
+/*
+ * After virtq_device_flush(): signal the call fd if
+ * virtq_device_need_interrupt() says so (no call fd: nothing).  Safe
+ * against the frontend replacing the call fd meanwhile.  Returns 1
+ * signalled, 0 not needed, or -errno from the eventfd write.
+ */
+int virtq_vu_queue_notify(struct virtq_vu_queue *q);
+
+/* Signal the ring's error fd (SET_VRING_ERR), e.g. on a broken queue. */
+void virtq_vu_queue_error(struct virtq_vu_queue *q);
 
 /* ====================== frontend (driver side) ======================== */
 

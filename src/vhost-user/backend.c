@@ -1,0 +1,1225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend.c - vhost-user backend: the connection, feature negotiation, the
+ * memory table, ring setup and the per-request validation.
+ *
+ * One handler per request.  A handler returns 0 (done; a REPLY_ACK is sent
+ * when asked), REPLIED (it sent its own reply), or -errno after logging
+ * why the message is bad: the connection is then torn down.  Every fd that
+ * came with a message is closed by dispatch unless a handler took it (set
+ * its slot to -1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "virtq/gmem.h"
+#include "vhost-user/backend_internal.h"
+
+#define REPLIED 1
+#define REFUSED 2	/* done, but the REPLY_ACK says it failed */
+/* A message whose first byte arrived must be complete within this. */
+#define MSG_TIMEOUT_MS 5000
+
+static const uint64_t proto_offered =
+	(1ull << VU_PROTOCOL_F_MQ) |
+	(1ull << VU_PROTOCOL_F_REPLY_ACK) |
+	(1ull << VU_PROTOCOL_F_CONFIG) |
+	(1ull << VU_PROTOCOL_F_INFLIGHT_SHMFD) |
+	(1ull << VU_PROTOCOL_F_RESET_DEVICE) |
+	(1ull << VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |
+	(1ull << VU_PROTOCOL_F_STATUS);
+
+/* Ring features the device side understands; the rest are the model's. */
+static const uint64_t ring_features =
+	VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
+
+void __virtq_vu_log(struct virtq_vu_backend *be, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (be->ops->log)
+		be->ops->log(be->opaque, line);
+	else
+		fprintf(stderr, "virtq-vu: %s\n", line);
+}
+
+/* Log a bad message (one line: request, fault) and fail the connection. */
+__attribute__((format(printf, 3, 4)))
+static int bad(struct virtq_vu_backend *be, const struct vu_msg *m,
+	       const char *fmt, ...)
+{
+	char why[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	__virtq_vu_log(be, "%s: %s; closing the connection",
+		       __virtq_vu_request_name(m->hdr.request), why);
+	return -EPROTO;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Take fd slot @i of @m (the message no longer closes it). */
+static int take_fd(struct vu_msg *m, unsigned int i)
+{
+	int fd = m->fds[i];
+
+	m->fds[i] = -1;
+	return fd;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rings: start, stop, and the rule that says when a ring runs.        */
+
+static bool should_run(const struct virtq_vu_backend *be,
+		       const struct virtq_vu_queue *q)
+{
+	bool enabled = q->enabled ||
+		       !(be->acked & VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES));
+
+	return q->kicked && q->kick_fd >= 0 && q->num && q->has_addr &&
+	       be->gm && enabled;
+}
+
+static void queue_stop(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
+{
+	if (!q->running)
+		return;
+	if (q->has_thread)
+		__virtq_vu_queue_thread_stop(q);
+	if (be->ops->queue_stop)
+		be->ops->queue_stop(be->opaque, q);
+	q->base = virtq_device_last_avail(q->dev);
+	q->running = false;
+	q->data = NULL;
+	q->event_fd = -1;
+}
+
+static void stop_all(struct virtq_vu_backend *be)
+{
+	for (uint32_t i = 0; i < be->num_queues; i++)
+		queue_stop(be, &be->q[i]);
+}
+
+static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
+{
+	struct virtq_device_config cfg = {
+		.num = q->num,
+		.features = be->acked & ring_features,
+		.gmem = be->gm,
+	};
+	int r;
+
+	if (virtq_gmem_uaddr_to_gpa(be->gm, q->desc_ua, virtq_desc_size(q->num),
+				    &cfg.desc_addr) ||
+	    virtq_gmem_uaddr_to_gpa(be->gm, q->avail_ua, virtq_avail_size(q->num),
+				    &cfg.avail_addr) ||
+	    virtq_gmem_uaddr_to_gpa(be->gm, q->used_ua, virtq_used_size(q->num),
+				    &cfg.used_addr)) {
+		__virtq_vu_log(be, "queue %u: ring areas (size %u) are not inside the memory table; closing the connection",
+			       q->index, q->num);
+		return -EFAULT;
+	}
+	r = virtq_device_init(q->dev, virtq_device_mem_size(), &cfg);
+	if (r < 0) {
+		__virtq_vu_log(be, "queue %u: ring rejected (%s); closing the connection",
+			       q->index, strerror(-r));
+		return r;
+	}
+	/* A guest that ran the avail index far ahead only breaks its queue. */
+	if (virtq_device_reclaim(q->dev, q->base) < 0)
+		__virtq_vu_log(be, "queue %u: guest says avail->idx is more than %u entries past %u; queue broken",
+			       q->index, q->num, q->base);
+	q->features = be->acked;
+	q->event_fd = -1;
+	q->data = NULL;
+	q->running = true;
+	if (be->ops->queue_start) {
+		r = be->ops->queue_start(be->opaque, q);
+		if (r < 0) {
+			q->running = false;
+			__virtq_vu_log(be, "queue %u: the device could not start it (%s); closing the connection",
+				       q->index, strerror(-r));
+			return r;
+		}
+	}
+	if (be->runner) {
+		r = __virtq_vu_queue_thread_start(q);
+		if (r < 0) {
+			if (be->ops->queue_stop)
+				be->ops->queue_stop(be->opaque, q);
+			q->running = false;
+			__virtq_vu_log(be, "queue %u: no thread (%s); closing the connection",
+				       q->index, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Start every ring that now qualifies. */
+static int reconcile(struct virtq_vu_backend *be)
+{
+	for (uint32_t i = 0; i < be->num_queues; i++) {
+		struct virtq_vu_queue *q = &be->q[i];
+
+		if (!q->running && should_run(be, q)) {
+			int r = queue_start(be, q);
+
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static void queue_reset(struct virtq_vu_queue *q)
+{
+	q->num = 0;
+	q->has_addr = false;
+	q->base = 0;
+	q->kicked = false;
+	q->enabled = false;
+	close_fd(&q->kick_fd);
+	pthread_mutex_lock(&q->lock);
+	close_fd(&q->call_fd);
+	close_fd(&q->err_fd);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory table.                                                       */
+
+static void unmap_all(struct virtq_vu_backend *be)
+{
+	for (unsigned int i = 0; i < be->nmaps; i++)
+		munmap(be->maps[i].base, be->maps[i].len);
+	be->nmaps = 0;
+	if (be->gm)
+		virtq_gmem_destroy(be->gm);
+	be->gm = NULL;
+}
+
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * Check one region against itself and @others (which must not overlap it
+ * in guest or user addresses), and map it.  Returns 0 or a bad() code.
+ */
+static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
+		      const struct vu_mem_region *reg, int fd,
+		      const struct vu_map *others, unsigned int n_others,
+		      struct vu_map *out)
+{
+	uint64_t gpa = reg->guest_phys_addr, size = reg->memory_size;
+	uint64_t ua = reg->userspace_addr, off = reg->mmap_offset;
+	struct stat st;
+	void *p;
+
+	if (!size)
+		return bad(be, m, "region at guest 0x%llx has size 0",
+			   (unsigned long long)gpa);
+	if (gpa + size < gpa || ua + size < ua || off + size < off ||
+	    off + size > (uint64_t)SIZE_MAX)
+		return bad(be, m, "region at guest 0x%llx size 0x%llx overflows",
+			   (unsigned long long)gpa, (unsigned long long)size);
+	for (unsigned int i = 0; i < n_others; i++) {
+		if (ranges_overlap(gpa, size, others[i].gpa, others[i].size))
+			return bad(be, m, "region at guest 0x%llx overlaps the one at 0x%llx",
+				   (unsigned long long)gpa,
+				   (unsigned long long)others[i].gpa);
+		if (ranges_overlap(ua, size, others[i].uaddr, others[i].size))
+			return bad(be, m, "region at user 0x%llx overlaps the one at user 0x%llx",
+				   (unsigned long long)ua,
+				   (unsigned long long)others[i].uaddr);
+	}
+	if (fstat(fd, &st) < 0)
+		return bad(be, m, "fstat on the region's fd: %s", strerror(errno));
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < off + size)
+		return bad(be, m, "region at guest 0x%llx: offset 0x%llx + size 0x%llx is past the end of its file (0x%llx bytes)",
+			   (unsigned long long)gpa, (unsigned long long)off,
+			   (unsigned long long)size, (unsigned long long)st.st_size);
+	p = mmap(NULL, off + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return bad(be, m, "cannot map region at guest 0x%llx: %s",
+			   (unsigned long long)gpa, strerror(errno));
+	*out = (struct vu_map){ .base = p, .len = off + size, .gpa = gpa,
+				.size = size, .uaddr = ua };
+	return 0;
+}
+
+static int gmem_add_map(struct virtq_gmem *gm, const struct vu_map *mp,
+			uint64_t off)
+{
+	struct virtq_gmem_region r = {
+		.gpa = mp->gpa, .size = mp->size,
+		.hva = (char *)mp->base + off, .uaddr = mp->uaddr,
+	};
+
+	return virtq_gmem_add(gm, &r);
+}
+
+static int h_set_mem_table(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct vu_map maps[VU_MAX_FDS];
+	struct virtq_gmem *gm = NULL;
+	uint32_t n = m->p.mem.nregions;
+	unsigned int done = 0;
+	int r;
+
+	if (n == 0 || n > VU_MAX_FDS)
+		return bad(be, m, "%u regions (must be 1..%u)", n, VU_MAX_FDS);
+	if (m->hdr.size != 8 + 32 * n)
+		return bad(be, m, "payload is %u bytes, %u regions need %u",
+			   m->hdr.size, n, 8 + 32 * n);
+	if (m->nfds != n)
+		return bad(be, m, "%u fds for %u regions", m->nfds, n);
+	r = virtq_gmem_create(&gm);
+	if (r < 0)
+		return bad(be, m, "no memory for the map");
+	for (; done < n; done++) {
+		const struct vu_mem_region *reg = &m->p.mem.regions[done];
+
+		r = map_region(be, m, reg, m->fds[done], maps, done, &maps[done]);
+		if (r < 0)
+			goto err;
+		r = gmem_add_map(gm, &maps[done], reg->mmap_offset);
+		if (r < 0) {
+			done++;
+			r = bad(be, m, "region %u rejected by the map (%s)", done - 1,
+				strerror(-r));
+			goto err;
+		}
+	}
+	/* The new map is complete: rings stop before the old one goes. */
+	stop_all(be);
+	unmap_all(be);
+	be->gm = gm;
+	memcpy(be->maps, maps, sizeof(maps[0]) * n);
+	be->nmaps = n;
+	return 0;
+err:
+	while (done--)
+		munmap(maps[done].base, maps[done].len);
+	virtq_gmem_destroy(gm);
+	return r;
+}
+
+static int h_add_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	const struct vu_mem_region *reg = &m->p.mem_single.region;
+	struct vu_map mp;
+	int r;
+
+	if (be->nmaps >= VIRTQ_VU_MAX_MEM_SLOTS)
+		return bad(be, m, "all %u memory slots are in use",
+			   VIRTQ_VU_MAX_MEM_SLOTS);
+	if (!be->gm && virtq_gmem_create(&be->gm) < 0)
+		return bad(be, m, "no memory for the map");
+	r = map_region(be, m, reg, m->fds[0], be->maps, be->nmaps, &mp);
+	if (r < 0)
+		return r;
+	/* Rings stop while the map changes under them. */
+	stop_all(be);
+	r = gmem_add_map(be->gm, &mp, reg->mmap_offset);
+	if (r < 0) {
+		munmap(mp.base, mp.len);
+		return bad(be, m, "region rejected by the map (%s)", strerror(-r));
+	}
+	be->maps[be->nmaps++] = mp;
+	return 0;
+}
+
+static int h_rem_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	const struct vu_mem_region *reg = &m->p.mem_single.region;
+
+	for (unsigned int i = 0; i < be->nmaps; i++) {
+		struct vu_map *mp = &be->maps[i];
+
+		if (mp->gpa != reg->guest_phys_addr ||
+		    mp->size != reg->memory_size ||
+		    mp->uaddr != reg->userspace_addr)
+			continue;
+		stop_all(be);
+		virtq_gmem_remove(be->gm, mp->gpa, mp->size);
+		munmap(mp->base, mp->len);
+		*mp = be->maps[--be->nmaps];
+		return 0;
+	}
+	return bad(be, m, "no region at guest 0x%llx size 0x%llx user 0x%llx",
+		   (unsigned long long)reg->guest_phys_addr,
+		   (unsigned long long)reg->memory_size,
+		   (unsigned long long)reg->userspace_addr);
+}
+
+/* ------------------------------------------------------------------ */
+/* Replies.                                                            */
+
+static int reply(struct virtq_vu_backend *be, const struct vu_msg *req,
+		 const void *payload, uint32_t size, const int *fds,
+		 unsigned int nfds)
+{
+	struct vu_msg out;
+	int r;
+
+	out.hdr.request = req->hdr.request;
+	out.hdr.flags = VU_VERSION | VU_FLAG_REPLY;
+	out.hdr.size = size;
+	memcpy(&out.p, payload, size);
+	r = __virtq_vu_send(be->conn_fd, &out, fds, nfds);
+	if (r < 0) {
+		__virtq_vu_log(be, "%s: cannot send the reply (%s); closing the connection",
+			       __virtq_vu_request_name(req->hdr.request),
+			       strerror(-r));
+		return r;
+	}
+	return REPLIED;
+}
+
+static int reply_u64(struct virtq_vu_backend *be, const struct vu_msg *req,
+		     uint64_t v)
+{
+	return reply(be, req, &v, sizeof(v), NULL, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Handlers.                                                           */
+
+static int h_get_features(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	return reply_u64(be, m, be->features);
+}
+
+static int h_set_features(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	uint64_t v = m->p.u64;
+
+	if (v & ~be->features)
+		return bad(be, m, "features 0x%llx include bits not offered (offered 0x%llx)",
+			   (unsigned long long)v, (unsigned long long)be->features);
+	if (v != be->acked)
+		stop_all(be);
+	be->acked = v;
+	return 0;
+}
+
+static int h_get_protocol_features(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	return reply_u64(be, m, be->proto);
+}
+
+static int h_set_protocol_features(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	uint64_t v = m->p.u64;
+
+	if (v & ~be->proto)
+		return bad(be, m, "protocol features 0x%llx include bits not offered (offered 0x%llx)",
+			   (unsigned long long)v, (unsigned long long)be->proto);
+	be->proto_acked = v;
+	return 0;
+}
+
+static int h_set_owner(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	(void)be;
+	(void)m;
+	return 0;
+}
+
+/* RESET_DEVICE (and the deprecated RESET_OWNER): rings back to scratch. */
+static int h_reset(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	(void)m;
+	stop_all(be);
+	for (uint32_t i = 0; i < be->num_queues; i++)
+		queue_reset(&be->q[i]);
+	be->acked = 0;
+	be->status = 0;
+	return 0;
+}
+
+static int h_get_queue_num(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	return reply_u64(be, m, be->num_queues);
+}
+
+static int h_get_max_mem_slots(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	return reply_u64(be, m, VIRTQ_VU_MAX_MEM_SLOTS);
+}
+
+/* The queue a vring-state message names, or NULL after logging. */
+static struct virtq_vu_queue *msg_queue(struct virtq_vu_backend *be,
+					struct vu_msg *m, uint32_t index)
+{
+	if (index >= be->num_queues) {
+		bad(be, m, "queue index %u out of range (%u queues)", index,
+		    be->num_queues);
+		return NULL;
+	}
+	return &be->q[index];
+}
+
+static int h_set_vring_num(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+	uint32_t num = m->p.state.num;
+
+	if (!q)
+		return -EPROTO;
+	if (!virtq_size_valid(num) || num > be->max_queue_size)
+		return bad(be, m, "queue %u: size %u is not a power of two in 1..%u",
+			   q->index, num, be->max_queue_size);
+	queue_stop(be, q);
+	q->num = num;
+	return 0;
+}
+
+static int h_set_vring_addr(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	const struct vu_vring_addr *a = &m->p.addr;
+	struct virtq_vu_queue *q = msg_queue(be, m, a->index);
+	uint64_t gpa;
+	uint32_t num;
+
+	if (!q)
+		return -EPROTO;
+	if (a->flags & ~1u)
+		return bad(be, m, "queue %u: unknown flags 0x%x", q->index, a->flags);
+	if (!be->gm)
+		return bad(be, m, "queue %u: no memory table yet", q->index);
+	/* Before SET_VRING_NUM only the first byte of each area is checked. */
+	num = q->num;
+	if (virtq_gmem_uaddr_to_gpa(be->gm, a->desc_user_addr,
+				    num ? virtq_desc_size(num) : 1, &gpa))
+		return bad(be, m, "queue %u: descriptor table at user 0x%llx is outside the memory table",
+			   q->index, (unsigned long long)a->desc_user_addr);
+	if (virtq_gmem_uaddr_to_gpa(be->gm, a->avail_user_addr,
+				    num ? virtq_avail_size(num) : 1, &gpa))
+		return bad(be, m, "queue %u: avail ring at user 0x%llx is outside the memory table",
+			   q->index, (unsigned long long)a->avail_user_addr);
+	if (virtq_gmem_uaddr_to_gpa(be->gm, a->used_user_addr,
+				    num ? virtq_used_size(num) : 1, &gpa))
+		return bad(be, m, "queue %u: used ring at user 0x%llx is outside the memory table",
+			   q->index, (unsigned long long)a->used_user_addr);
+	queue_stop(be, q);
+	q->desc_ua = a->desc_user_addr;
+	q->avail_ua = a->avail_user_addr;
+	q->used_ua = a->used_user_addr;
+	q->has_addr = true;
+	return 0;
+}
+
+static int h_set_vring_base(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+
+	if (!q)
+		return -EPROTO;
+	if (m->p.state.num > 0xffff)
+		return bad(be, m, "queue %u: base %u does not fit a split ring's 16-bit index",
+			   q->index, m->p.state.num);
+	queue_stop(be, q);
+	q->base = (uint16_t)m->p.state.num;
+	return 0;
+}
+
+static int h_get_vring_base(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+	struct vu_vring_state st;
+
+	if (!q)
+		return -EPROTO;
+	/* The ring stops here and stays stopped until a new kick fd. */
+	queue_stop(be, q);
+	q->kicked = false;
+	close_fd(&q->kick_fd);
+	st.index = q->index;
+	st.num = q->base;
+	return reply(be, m, &st, sizeof(st), NULL, 0);
+}
+
+static bool is_eventfd(int fd)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = 0;
+	return !strcmp(target, "anon_inode:[eventfd]");
+}
+
+/*
+ * SET_VRING_KICK / CALL / ERR payload: queue index in bits 0-7, bit 8 "no
+ * fd", nothing else.  Returns the queue and the fd (taken from @m, or -1),
+ * or NULL after logging.
+ */
+static struct virtq_vu_queue *vring_fd_msg(struct virtq_vu_backend *be,
+					   struct vu_msg *m, int *fd)
+{
+	uint64_t v = m->p.u64;
+	struct virtq_vu_queue *q;
+	bool nofd = v & VU_VRING_NOFD;
+
+	if (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)) {
+		bad(be, m, "payload 0x%llx has bits beyond the index and the no-fd flag",
+		    (unsigned long long)v);
+		return NULL;
+	}
+	q = msg_queue(be, m, v & VU_VRING_IDX_MASK);
+	if (!q)
+		return NULL;
+	if (m->nfds != (nofd ? 0u : 1u)) {
+		bad(be, m, "queue %u: %u fds with the no-fd flag %s", q->index,
+		    m->nfds, nofd ? "set" : "clear");
+		return NULL;
+	}
+	*fd = -1;
+	if (!nofd) {
+		if (!is_eventfd(m->fds[0])) {
+			bad(be, m, "queue %u: the fd is not an eventfd", q->index);
+			return NULL;
+		}
+		*fd = take_fd(m, 0);
+	}
+	return q;
+}
+
+static int h_set_vring_kick(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct virtq_vu_queue *q;
+	int fd;
+
+	if (m->nfds == 0 && (m->p.u64 & VU_VRING_NOFD) &&
+	    !(m->p.u64 & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)))
+		return bad(be, m, "queue %llu: polling without a kick fd is not supported",
+			   (unsigned long long)(m->p.u64 & VU_VRING_IDX_MASK));
+	q = vring_fd_msg(be, m, &fd);
+	if (!q)
+		return -EPROTO;
+	queue_stop(be, q);
+	close_fd(&q->kick_fd);
+	q->kick_fd = fd;
+	q->kicked = true;
+	return 0;
+}
+
+static int h_set_vring_call_err(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct virtq_vu_queue *q;
+	int fd, *slot;
+
+	q = vring_fd_msg(be, m, &fd);
+	if (!q)
+		return -EPROTO;
+	/* The queue's thread may be signalling the old fd right now. */
+	slot = m->hdr.request == VU_SET_VRING_CALL ? &q->call_fd : &q->err_fd;
+	pthread_mutex_lock(&q->lock);
+	close_fd(slot);
+	*slot = fd;
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+static int h_set_vring_enable(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+
+	if (!q)
+		return -EPROTO;
+	if (m->p.state.num > 1)
+		return bad(be, m, "queue %u: enable value %u is not 0 or 1",
+			   q->index, m->p.state.num);
+	q->enabled = m->p.state.num;
+	if (!q->enabled)
+		queue_stop(be, q);
+	return 0;
+}
+
+/* GET_CONFIG / SET_CONFIG: offset and size must lie in the payload area. */
+static int config_msg_check(struct virtq_vu_backend *be, struct vu_msg *m,
+			    uint32_t limit)
+{
+	const struct vu_config *c = &m->p.config;
+
+	if (m->hdr.size < VU_CONFIG_HDR_SIZE)
+		return bad(be, m, "payload %u bytes is shorter than the config header",
+			   m->hdr.size);
+	if (c->size > VU_MAX_CONFIG || m->hdr.size != VU_CONFIG_HDR_SIZE + c->size)
+		return bad(be, m, "config size %u does not match the payload (%u bytes)",
+			   c->size, m->hdr.size);
+	if (c->offset > limit || c->size > limit - c->offset)
+		return bad(be, m, "config range %u+%u is past the config space (%u bytes)",
+			   c->offset, c->size, limit);
+	return 0;
+}
+
+static int h_get_config(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct vu_config *c = &m->p.config;
+	int r = config_msg_check(be, m, VU_MAX_CONFIG);
+
+	if (r < 0)
+		return r;
+	/* Bytes past our config space read as zero (frontends ask for
+	 * their own struct size, which may be larger). */
+	memset(c->region, 0, c->size);
+	pthread_mutex_lock(&be->config_lock);
+	if (c->offset < be->config_len) {
+		uint32_t n = be->config_len - c->offset;
+
+		memcpy(c->region, be->config + c->offset, n < c->size ? n : c->size);
+	}
+	pthread_mutex_unlock(&be->config_lock);
+	return reply(be, m, c, VU_CONFIG_HDR_SIZE + c->size, NULL, 0);
+}
+
+static int h_set_config(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	const struct vu_config *c = &m->p.config;
+	int r = config_msg_check(be, m, be->config_len);
+
+	if (r < 0)
+		return r;
+	r = be->ops->set_config ?
+	    be->ops->set_config(be->opaque, c->offset, c->region, c->size, c->flags) :
+	    -EPERM;
+	if (r < 0) {
+		__virtq_vu_log(be, "SET_CONFIG: the device refused %u bytes at %u (%s)",
+			       c->size, c->offset, strerror(-r));
+		return REFUSED;	/* the connection stays */
+	}
+	pthread_mutex_lock(&be->config_lock);
+	memcpy(be->config + c->offset, c->region, c->size);
+	pthread_mutex_unlock(&be->config_lock);
+	return 0;
+}
+
+/* Bytes of QEMU's split-queue inflight region for one queue. */
+static size_t inflight_queue_size(uint32_t queue_size)
+{
+	/* 16-byte header (features, version, desc_num, last_batch_head,
+	 * used_idx), then one 16-byte DescStateSplit per descriptor. */
+	return virtq_align_up(16 + (size_t)16 * queue_size, 64);
+}
+
+static int inflight_check(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	const struct vu_inflight *in = &m->p.inflight;
+
+	if (in->num_queues == 0 || in->num_queues > be->num_queues)
+		return bad(be, m, "%u queues (must be 1..%u)", in->num_queues,
+			   be->num_queues);
+	if (!virtq_size_valid(in->queue_size) || in->queue_size > be->max_queue_size)
+		return bad(be, m, "queue size %u is not a power of two in 1..%u",
+			   in->queue_size, be->max_queue_size);
+	return 0;
+}
+
+static void inflight_unmap(struct virtq_vu_backend *be)
+{
+	if (be->inflight)
+		munmap(be->inflight, be->inflight_len);
+	be->inflight = NULL;
+	be->inflight_len = 0;
+}
+
+static int h_get_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct vu_inflight *in = &m->p.inflight;
+	size_t len;
+	void *p;
+	int fd, r;
+
+	r = inflight_check(be, m);
+	if (r < 0)
+		return r;
+	len = inflight_queue_size(in->queue_size) * in->num_queues;
+	fd = memfd_create("virtq-inflight", MFD_CLOEXEC);
+	if (fd < 0)
+		return bad(be, m, "memfd_create: %s", strerror(errno));
+	if (ftruncate(fd, (off_t)len) < 0) {
+		r = bad(be, m, "ftruncate: %s", strerror(errno));
+		goto out;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		r = bad(be, m, "mmap: %s", strerror(errno));
+		goto out;
+	}
+	inflight_unmap(be);
+	be->inflight = p;
+	be->inflight_len = len;
+	in->mmap_size = len;
+	in->mmap_offset = 0;
+	r = reply(be, m, in, sizeof(*in), &fd, 1);
+out:
+	close(fd);
+	return r;
+}
+
+static int h_set_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	const struct vu_inflight *in = &m->p.inflight;
+	uint64_t need;
+	struct stat st;
+	void *p;
+	int r;
+
+	r = inflight_check(be, m);
+	if (r < 0)
+		return r;
+	need = (uint64_t)inflight_queue_size(in->queue_size) * in->num_queues;
+	if (in->mmap_size < need || in->mmap_size > (uint64_t)SIZE_MAX / 2)
+		return bad(be, m, "size %llu, %u queues of %u need %llu",
+			   (unsigned long long)in->mmap_size, in->num_queues,
+			   in->queue_size, (unsigned long long)need);
+	if (in->mmap_offset & 4095 || in->mmap_offset > (uint64_t)SIZE_MAX / 2)
+		return bad(be, m, "offset 0x%llx is not page aligned",
+			   (unsigned long long)in->mmap_offset);
+	if (fstat(m->fds[0], &st) < 0)
+		return bad(be, m, "fstat: %s", strerror(errno));
+	if (S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size < in->mmap_offset + in->mmap_size)
+		return bad(be, m, "offset 0x%llx + size 0x%llx is past the end of the fd (0x%llx bytes)",
+			   (unsigned long long)in->mmap_offset,
+			   (unsigned long long)in->mmap_size,
+			   (unsigned long long)st.st_size);
+	p = mmap(NULL, in->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 m->fds[0], (off_t)in->mmap_offset);
+	if (p == MAP_FAILED)
+		return bad(be, m, "mmap: %s", strerror(errno));
+	inflight_unmap(be);
+	be->inflight = p;
+	be->inflight_len = in->mmap_size;
+	return 0;
+}
+
+static int h_set_status(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	if (m->p.u64 > 0xff)
+		return bad(be, m, "status 0x%llx does not fit the 8-bit device status",
+			   (unsigned long long)m->p.u64);
+	/* Only recorded: QEMU sets 0 before GET_VRING_BASE on stop, so a
+	 * reset here would lose the ring indices it is about to ask for. */
+	be->status = (uint8_t)m->p.u64;
+	return 0;
+}
+
+static int h_get_status(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	return reply_u64(be, m, be->status);
+}
+
+/* ------------------------------------------------------------------ */
+/* The request table and dispatch.                                     */
+
+enum fd_rule { FDS_NONE, FDS_ONE, FDS_ANY /* handler checks */ };
+
+struct handler {
+	int (*fn)(struct virtq_vu_backend *be, struct vu_msg *m);
+	int size;		/* exact payload bytes, or -1: handler checks */
+	enum fd_rule fds;
+	int proto_bit;		/* protocol feature it needs, or -1 */
+};
+
+static const struct handler handlers[VU_REQUEST_MAX] = {
+	[VU_GET_FEATURES] = { h_get_features, 0, FDS_NONE, -1 },
+	[VU_SET_FEATURES] = { h_set_features, 8, FDS_NONE, -1 },
+	[VU_SET_OWNER] = { h_set_owner, 0, FDS_NONE, -1 },
+	[VU_RESET_OWNER] = { h_reset, 0, FDS_NONE, -1 },
+	[VU_SET_MEM_TABLE] = { h_set_mem_table, -1, FDS_ANY, -1 },
+	[VU_SET_VRING_NUM] = { h_set_vring_num, 8, FDS_NONE, -1 },
+	[VU_SET_VRING_ADDR] = { h_set_vring_addr, 40, FDS_NONE, -1 },
+	[VU_SET_VRING_BASE] = { h_set_vring_base, 8, FDS_NONE, -1 },
+	[VU_GET_VRING_BASE] = { h_get_vring_base, 8, FDS_NONE, -1 },
+	[VU_SET_VRING_KICK] = { h_set_vring_kick, 8, FDS_ANY, -1 },
+	[VU_SET_VRING_CALL] = { h_set_vring_call_err, 8, FDS_ANY, -1 },
+	[VU_SET_VRING_ERR] = { h_set_vring_call_err, 8, FDS_ANY, -1 },
+	[VU_GET_PROTOCOL_FEATURES] = { h_get_protocol_features, 0, FDS_NONE, -1 },
+	[VU_SET_PROTOCOL_FEATURES] = { h_set_protocol_features, 8, FDS_NONE, -1 },
+	[VU_GET_QUEUE_NUM] = { h_get_queue_num, 0, FDS_NONE, -1 },
+	[VU_SET_VRING_ENABLE] = { h_set_vring_enable, 8, FDS_NONE, -1 },
+	[VU_GET_CONFIG] = { h_get_config, -1, FDS_NONE, VU_PROTOCOL_F_CONFIG },
+	[VU_SET_CONFIG] = { h_set_config, -1, FDS_NONE, VU_PROTOCOL_F_CONFIG },
+	[VU_GET_INFLIGHT_FD] = { h_get_inflight_fd, 24, FDS_NONE,
+				 VU_PROTOCOL_F_INFLIGHT_SHMFD },
+	[VU_SET_INFLIGHT_FD] = { h_set_inflight_fd, 24, FDS_ONE,
+				 VU_PROTOCOL_F_INFLIGHT_SHMFD },
+	[VU_RESET_DEVICE] = { h_reset, 0, FDS_NONE, VU_PROTOCOL_F_RESET_DEVICE },
+	[VU_GET_MAX_MEM_SLOTS] = { h_get_max_mem_slots, 0, FDS_NONE,
+				   VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS },
+	[VU_ADD_MEM_REG] = { h_add_mem_reg, 40, FDS_ONE,
+			     VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS },
+	/* The spec lets a frontend send an fd here; it is only closed. */
+	[VU_REM_MEM_REG] = { h_rem_mem_reg, 40, FDS_ANY,
+			     VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS },
+	[VU_SET_STATUS] = { h_set_status, 8, FDS_NONE, VU_PROTOCOL_F_STATUS },
+	[VU_GET_STATUS] = { h_get_status, 0, FDS_NONE, VU_PROTOCOL_F_STATUS },
+};
+
+static int handle(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	uint32_t req = m->hdr.request;
+	const struct handler *h;
+	bool ack;
+	int r;
+
+	if (m->hdr.flags & VU_FLAG_REPLY)
+		return bad(be, m, "a reply where a request was expected");
+	if (req >= VU_REQUEST_MAX || !handlers[req].fn) {
+		if (strcmp(__virtq_vu_request_name(req), "UNKNOWN"))
+			return bad(be, m, "not supported by this backend");
+		return bad(be, m, "unknown request %u", req);
+	}
+	h = &handlers[req];
+	if (h->size >= 0 && m->hdr.size != (uint32_t)h->size)
+		return bad(be, m, "payload is %u bytes, expected %d", m->hdr.size,
+			   h->size);
+	if (h->fds == FDS_NONE && m->nfds)
+		return bad(be, m, "carries %u fds, expected none", m->nfds);
+	if (h->fds == FDS_ONE && m->nfds != 1)
+		return bad(be, m, "carries %u fds, expected one", m->nfds);
+	if (req == VU_REM_MEM_REG && m->nfds > 1)
+		return bad(be, m, "carries %u fds, expected at most one", m->nfds);
+	if (h->proto_bit >= 0 && !(be->proto_acked & (1ull << h->proto_bit)))
+		return bad(be, m, "protocol feature %d was not negotiated",
+			   h->proto_bit);
+
+	ack = (m->hdr.flags & VU_FLAG_NEED_REPLY) &&
+	      (be->proto_acked & (1ull << VU_PROTOCOL_F_REPLY_ACK));
+	r = h->fn(be, m);
+	if (r < 0)
+		return r;
+	if (r != REPLIED) {
+		int rr = reconcile(be);
+
+		if (rr < 0)
+			return rr;
+		if (ack && reply_u64(be, m, r == REFUSED ? 1 : 0) < 0)
+			return -EPIPE;
+		return 0;
+	}
+	return reconcile(be);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connection.                                                         */
+
+void virtq_vu_backend_disconnect(struct virtq_vu_backend *be)
+{
+	if (be->conn_fd < 0)
+		return;
+	stop_all(be);
+	for (uint32_t i = 0; i < be->num_queues; i++)
+		queue_reset(&be->q[i]);
+	unmap_all(be);
+	inflight_unmap(be);
+	close_fd(&be->conn_fd);
+	be->acked = 0;
+	be->proto_acked = 0;
+	be->status = 0;
+}
+
+int virtq_vu_backend_dispatch(struct virtq_vu_backend *be)
+{
+	struct pollfd pfd = { .fd = be->conn_fd, .events = POLLIN };
+	struct vu_msg m;
+	int r;
+
+	if (be->conn_fd < 0)
+		return -ENOTCONN;
+	while (poll(&pfd, 1, -1) < 0)
+		if (errno != EINTR) {
+			r = -errno;
+			goto gone;
+		}
+	r = __virtq_vu_recv(be->conn_fd, &m, MSG_TIMEOUT_MS);
+	if (r < 0) {
+		if (r == -ECONNRESET)
+			__virtq_vu_log(be, "the frontend closed the connection");
+		else
+			__virtq_vu_log(be, "cannot receive a message (%s); closing the connection",
+				       r == -EPROTO ? "malformed header, oversized payload or too many fds" :
+				       strerror(-r));
+		goto gone;
+	}
+	r = handle(be, &m);
+	__virtq_vu_msg_close_fds(&m);
+	if (r < 0)
+		goto gone;
+	return 0;
+gone:
+	virtq_vu_backend_disconnect(be);
+	return r;
+}
+
+int virtq_vu_backend_set_conn_fd(struct virtq_vu_backend *be, int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (be->conn_fd >= 0)
+		return -EBUSY;
+	be->conn_fd = fd;
+	return 0;
+}
+
+int virtq_vu_backend_conn_fd(const struct virtq_vu_backend *be)
+{
+	return be->conn_fd;
+}
+
+int virtq_vu_backend_accept(struct virtq_vu_backend *be)
+{
+	int fd;
+
+	if (be->conn_fd >= 0)
+		return -EBUSY;
+	if (be->listen_fd < 0)
+		return -ENOTCONN;
+	do
+		fd = accept4(be->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return -errno;
+	be->conn_fd = fd;
+	return 0;
+}
+
+int virtq_vu_backend_listen(struct virtq_vu_backend *be, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (be->listen_fd >= 0)
+		return -EBUSY;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 4) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	be->listen_path = strdup(path);
+	be->listen_fd = fd;
+	return 0;
+}
+
+int virtq_vu_backend_set_listen_fd(struct virtq_vu_backend *be, int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (be->listen_fd >= 0)
+		return -EBUSY;
+	be->listen_fd = fd;
+	return 0;
+}
+
+int virtq_vu_backend_listen_fd(const struct virtq_vu_backend *be)
+{
+	return be->listen_fd;
+}
+
+/* ------------------------------------------------------------------ */
+/* Create / destroy, accessors.                                        */
+
+int virtq_vu_backend_create(struct virtq_vu_backend **out,
+			    const struct virtq_vu_backend_config *cfg)
+{
+	struct virtq_vu_backend *be;
+	size_t devsz = virtq_align_up(virtq_device_mem_size(), 64);
+	uint32_t maxq;
+
+	if (!out || !cfg || !cfg->ops)
+		return -EINVAL;
+	maxq = cfg->max_queue_size ? cfg->max_queue_size : VIRTQ_MAX_SIZE;
+	if (cfg->num_queues == 0 || cfg->num_queues > VIRTQ_VU_MAX_QUEUES ||
+	    !virtq_size_valid(maxq) || cfg->config_len > VIRTQ_VU_MAX_CONFIG ||
+	    (cfg->config_len && !cfg->config))
+		return -EINVAL;
+	be = calloc(1, sizeof(*be) + sizeof(be->q[0]) * cfg->num_queues);
+	if (!be)
+		return -ENOMEM;
+	be->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (be->stop_efd < 0) {
+		int r = -errno;
+
+		free(be);
+		return r;
+	}
+	be->ops = cfg->ops;
+	be->opaque = cfg->opaque;
+	be->num_queues = cfg->num_queues;
+	be->max_queue_size = maxq;
+	be->config_len = cfg->config_len;
+	if (cfg->config_len)
+		memcpy(be->config, cfg->config, cfg->config_len);
+	pthread_mutex_init(&be->config_lock, NULL);
+	be->listen_fd = -1;
+	be->conn_fd = -1;
+	be->features = cfg->features | VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES);
+	be->proto = proto_offered;
+	if (!cfg->config_len)
+		be->proto &= ~(1ull << VU_PROTOCOL_F_CONFIG);
+	for (uint32_t i = 0; i < cfg->num_queues; i++) {
+		struct virtq_vu_queue *q = &be->q[i];
+
+		q->be = be;
+		q->index = i;
+		q->kick_fd = q->call_fd = q->err_fd = q->event_fd = -1;
+		q->stop_fd = -1;
+		pthread_mutex_init(&q->lock, NULL);
+		q->dev = aligned_alloc(64, devsz);
+		if (!q->dev) {
+			virtq_vu_backend_destroy(be);
+			return -ENOMEM;
+		}
+	}
+	*out = be;
+	return 0;
+}
+
+void virtq_vu_backend_destroy(struct virtq_vu_backend *be)
+{
+	if (!be)
+		return;
+	virtq_vu_backend_disconnect(be);
+	if (be->listen_fd >= 0) {
+		close(be->listen_fd);
+		if (be->listen_path)
+			unlink(be->listen_path);
+	}
+	free(be->listen_path);
+	for (uint32_t i = 0; i < be->num_queues; i++) {
+		pthread_mutex_destroy(&be->q[i].lock);
+		close_fd(&be->q[i].stop_fd);
+		free(be->q[i].dev);
+	}
+	pthread_mutex_destroy(&be->config_lock);
+	close(be->stop_efd);
+	free(be);
+}
+
+uint64_t virtq_vu_backend_features(const struct virtq_vu_backend *be)
+{
+	return be->acked;
+}
+
+uint64_t virtq_vu_backend_protocol_features(const struct virtq_vu_backend *be)
+{
+	return be->proto_acked;
+}
+
+int virtq_vu_backend_set_config_space(struct virtq_vu_backend *be,
+				      const void *config, uint32_t len)
+{
+	if (!config || len > be->config_len)
+		return -EINVAL;
+	pthread_mutex_lock(&be->config_lock);
+	memcpy(be->config, config, len);
+	pthread_mutex_unlock(&be->config_lock);
+	return 0;
+}
+
+struct virtq_device *virtq_vu_queue_device(struct virtq_vu_queue *q)
+{
+	return q->dev;
+}
+
+struct virtq_vu_backend *virtq_vu_queue_backend(struct virtq_vu_queue *q)
+{
+	return q->be;
+}
+
+unsigned int virtq_vu_queue_index(const struct virtq_vu_queue *q)
+{
+	return q->index;
+}
+
+uint64_t virtq_vu_queue_features(const struct virtq_vu_queue *q)
+{
+	return q->features;
+}
+
+int virtq_vu_queue_kick_fd(const struct virtq_vu_queue *q)
+{
+	return q->kick_fd;
+}
+
+void virtq_vu_queue_set_data(struct virtq_vu_queue *q, void *data)
+{
+	q->data = data;
+}
+
+void *virtq_vu_queue_data(const struct virtq_vu_queue *q)
+{
+	return q->data;
+}
+
+int virtq_vu_queue_set_event_fd(struct virtq_vu_queue *q, int fd)
+{
+	q->event_fd = fd;
+	return 0;
+}
+
+int virtq_vu_queue_notify(struct virtq_vu_queue *q)
+{
+	int r = 0;
+
+	if (!virtq_device_need_interrupt(q->dev))
+		return 0;
+	pthread_mutex_lock(&q->lock);
+	if (q->call_fd >= 0)
+		r = eventfd_write(q->call_fd, 1) < 0 ? -errno : 1;
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
+void virtq_vu_queue_error(struct virtq_vu_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->err_fd >= 0)
+		(void)eventfd_write(q->err_fd, 1);
+	pthread_mutex_unlock(&q->lock);
+}

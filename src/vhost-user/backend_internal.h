@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend_internal.h - state shared by the vhost-user backend's message
+ * handling (backend.c) and its built-in runner (backend_run.c).  Never
+ * installed.
+ *
+ * Threads: everything here belongs to the control thread (the one calling
+ * dispatch / run) except where a field says otherwise.  A queue's thread
+ * (runner) only touches its struct virtq_device, data, the fds it polls,
+ * and call_fd / err_fd under q->lock.
+ */
+#ifndef VIRTQ_VU_BACKEND_INTERNAL_H
+#define VIRTQ_VU_BACKEND_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtq/vhost_user.h"
+#include "vhost-user/msg.h"
+
+struct vu_map {
+	void *base;		/* mmap() result */
+	size_t len;		/* mapped bytes (mmap_offset + size) */
+	uint64_t gpa, size, uaddr;
+};
+
+struct virtq_vu_queue {
+	struct virtq_vu_backend *be;
+	unsigned int index;
+
+	/* Ring configuration from the frontend. */
+	uint32_t num;		/* 0 until SET_VRING_NUM */
+	bool has_addr;
+	uint64_t desc_ua, avail_ua, used_ua;
+	uint16_t base;		/* next avail index at (re)start */
+	int kick_fd;
+	bool kicked;		/* a kick fd arrived since the last stop */
+	bool enabled;		/* SET_VRING_ENABLE */
+
+	/* Running state. */
+	bool running;
+	uint64_t features;
+	struct virtq_device *dev;	/* virtq_device_mem_size() bytes */
+	void *data;
+	int event_fd;
+
+	/* Shared with the queue's thread: swapped under lock. */
+	pthread_mutex_t lock;
+	int call_fd;
+	int err_fd;
+
+	/* Runner. */
+	bool has_thread;
+	pthread_t thread;
+	int stop_fd;		/* eventfd: the thread must return */
+};
+
+struct virtq_vu_backend {
+	const struct virtq_vu_backend_ops *ops;
+	void *opaque;
+	uint32_t num_queues;
+	uint32_t max_queue_size;
+
+	pthread_mutex_t config_lock;	/* app may replace the config space */
+	uint8_t config[VIRTQ_VU_MAX_CONFIG];
+	uint32_t config_len;
+
+	int listen_fd;
+	char *listen_path;	/* unlinked at destroy if we made it */
+	int conn_fd;
+	int stop_efd;		/* virtq_vu_backend_stop() */
+	bool runner;		/* inside virtq_vu_backend_run() */
+
+	uint64_t features;	/* offered, PROTOCOL_FEATURES included */
+	uint64_t acked;		/* SET_FEATURES */
+	uint64_t proto;		/* offered protocol features */
+	uint64_t proto_acked;	/* SET_PROTOCOL_FEATURES */
+	uint8_t status;
+
+	struct virtq_gmem *gm;
+	struct vu_map maps[VIRTQ_VU_MAX_MEM_SLOTS];
+	unsigned int nmaps;
+
+	void *inflight;		/* GET/SET_INFLIGHT_FD region */
+	size_t inflight_len;
+
+	struct virtq_vu_queue q[];
+};
+
+__attribute__((format(printf, 2, 3)))
+void __virtq_vu_log(struct virtq_vu_backend *be, const char *fmt, ...);
+
+/* Runner hooks used by backend.c when be->runner is set. */
+int __virtq_vu_queue_thread_start(struct virtq_vu_queue *q);
+void __virtq_vu_queue_thread_stop(struct virtq_vu_queue *q);
+
+#endif /* VIRTQ_VU_BACKEND_INTERNAL_H */
