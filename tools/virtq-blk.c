@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtq-blk - a vhost-user-blk backend serving a raw image.
+ *
+ *   virtq-blk --socket /tmp/vblk.sock --image disk.img [--read-only]
+ *             [--queues N] [--serial STR]
+ *
+ * QEMU attaches with
+ *   -chardev socket,id=vb,path=/tmp/vblk.sock
+ *   -device vhost-user-blk-pci,chardev=vb,num-queues=N
+ * (guest RAM must be shared: memory-backend-memfd,share=on).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtq/vhost_user.h"
+#include "virtq-blk/blk.h"
+
+static struct virtq_vu_backend *backend;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (backend)
+		virtq_vu_backend_stop(backend);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: virtq-blk --socket PATH --image FILE [options]\n"
+		"Serve FILE (a raw image or block device) as a vhost-user-blk device.\n"
+		"\n"
+		"  -s, --socket PATH   unix socket to listen on (replaced if stale)\n"
+		"  -i, --image FILE    raw disk image\n"
+		"  -r, --read-only     open the image read-only, advertise VIRTIO_BLK_F_RO\n"
+		"  -q, --queues N      virtqueues, 1..%d (default 1)\n"
+		"  -S, --serial STR    GET_ID answer, at most 20 bytes (default: none)\n"
+		"  -Q, --quiet         do not log rejected guest requests\n"
+		"  -h, --help          this text\n"
+		"\n"
+		"QEMU: -chardev socket,id=vb,path=PATH -device vhost-user-blk-pci,chardev=vb\n"
+		"with guest RAM in a shared memfd (memory-backend-memfd,share=on).\n",
+		VIRTQ_VU_MAX_QUEUES);
+}
+
+static int parse_queues(const char *s, unsigned int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > VIRTQ_VU_MAX_QUEUES)
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "serial", required_argument, NULL, 'S' },
+		{ "quiet", no_argument, NULL, 'Q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *sock = NULL, *image = NULL, *serial = NULL;
+	unsigned int queues = 1;
+	bool ro = false, quiet = false;
+	struct virtq_vu_backend *be;
+	struct blk_disk disk;
+	uint8_t cfg[BLK_CONFIG_LEN];
+	char err[512];
+	struct sigaction sa = { .sa_handler = on_signal };
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "s:i:rq:S:Qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': sock = optarg; break;
+		case 'i': image = optarg; break;
+		case 'r': ro = true; break;
+		case 'q':
+			if (parse_queues(optarg, &queues) < 0) {
+				fprintf(stderr, "virtq-blk: --queues '%s' is not a number in 1..%d\n",
+					optarg, VIRTQ_VU_MAX_QUEUES);
+				return 2;
+			}
+			break;
+		case 'S': serial = optarg; break;
+		case 'Q': quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		default:
+			fprintf(stderr, "virtq-blk: unknown option; see virtq-blk --help\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "virtq-blk: unexpected argument '%s'; see virtq-blk --help\n",
+			argv[optind]);
+		return 2;
+	}
+	if (!sock || !image) {
+		fprintf(stderr, "virtq-blk: missing %s (e.g. virtq-blk --socket /tmp/vblk.sock --image disk.img)\n",
+			!sock ? "--socket PATH" : "--image FILE");
+		return 2;
+	}
+	r = blk_disk_open(&disk, image, ro, serial, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "virtq-blk: %s\n", err);
+		return 1;
+	}
+	disk.quiet = quiet;
+	blk_config(&disk, queues, cfg);
+
+	struct virtq_vu_backend_config bc = {
+		.features = blk_features(&disk),
+		.num_queues = queues,
+		.config = cfg,
+		.config_len = sizeof(cfg),
+		.ops = &blk_ops,
+		.opaque = &disk,
+	};
+	r = virtq_vu_backend_create(&be, &bc);
+	if (r < 0) {
+		fprintf(stderr, "virtq-blk: cannot create the backend: %s\n", strerror(-r));
+		goto out_disk;
+	}
+	r = virtq_vu_backend_listen(be, sock);
+	if (r < 0) {
+		fprintf(stderr, "virtq-blk: cannot listen on '%s': %s%s\n", sock,
+			strerror(-r), r == -EEXIST ? " (a non-socket file is in the way)" : "");
+		goto out_be;
+	}
+	backend = be;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "virtq-blk: serving %s (%llu sectors%s, %u queue%s) on %s\n",
+		image, (unsigned long long)disk.sectors, ro ? ", read-only" : "",
+		queues, queues > 1 ? "s" : "", sock);
+	r = virtq_vu_backend_run(be);
+	if (r < 0)
+		fprintf(stderr, "virtq-blk: %s\n", strerror(-r));
+	else
+		fprintf(stderr, "virtq-blk: stopped\n");
+	backend = NULL;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+out_be:
+	virtq_vu_backend_destroy(be);
+out_disk:
+	blk_disk_close(&disk);
+	return r < 0 ? 1 : 0;
+}
