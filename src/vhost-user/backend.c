@@ -964,14 +964,19 @@ int virtq_vu_backend_dispatch(struct virtq_vu_backend *be)
 			r = -errno;
 			goto gone;
 		}
+	memset(&m.hdr, 0, sizeof(m.hdr));
 	r = __virtq_vu_recv(be->conn_fd, &m, MSG_TIMEOUT_MS);
+	if (r == -ECONNRESET && !m.hdr.request) {
+		__virtq_vu_log(be, "the frontend closed the connection");
+		goto gone;
+	}
 	if (r < 0) {
-		if (r == -ECONNRESET)
-			__virtq_vu_log(be, "the frontend closed the connection");
-		else
-			__virtq_vu_log(be, "cannot receive a message (%s); closing the connection",
-				       r == -EPROTO ? "malformed header, oversized payload or too many fds" :
-				       strerror(-r));
+		/* The header names the request if it arrived. */
+		__virtq_vu_log(be, "%s: cannot receive the message (%s); closing the connection",
+			       m.hdr.request ? __virtq_vu_request_name(m.hdr.request) :
+			       "(no header)",
+			       r == -EPROTO ? "bad version flags, payload too large or too many fds" :
+			       strerror(-r));
 		goto gone;
 	}
 	r = handle(be, &m);
@@ -1108,10 +1113,10 @@ int virtq_vu_backend_create(struct virtq_vu_backend **out,
 		q->be = be;
 		q->index = i;
 		q->kick_fd = q->call_fd = q->err_fd = q->event_fd = -1;
-		q->stop_fd = -1;
 		pthread_mutex_init(&q->lock, NULL);
+		q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		q->dev = aligned_alloc(64, devsz);
-		if (!q->dev) {
+		if (!q->dev || q->stop_fd < 0) {
 			virtq_vu_backend_destroy(be);
 			return -ENOMEM;
 		}

@@ -65,11 +65,6 @@ int __virtq_vu_queue_thread_start(struct virtq_vu_queue *q)
 {
 	int r;
 
-	if (q->stop_fd < 0) {
-		q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (q->stop_fd < 0)
-			return -errno;
-	}
 	r = pthread_create(&q->thread, NULL, queue_thread, q);
 	if (r)
 		return -r;
