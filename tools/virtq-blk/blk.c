@@ -153,8 +153,11 @@ static void complete(struct blk_queue *bq, struct blk_req *req)
 	uint32_t len = 1 + (req->status == VIRTIO_BLK_S_OK ? req->data_len : 0);
 
 	/* The status byte is the last byte the device writes; push + flush
-	 * publish it (release of used->idx, P2). */
-	*req->status_ptr = req->status;
+	 * publish it (release of used->idx, P2).  Relaxed atomic: the byte
+	 * is guest memory the guest may touch at any time, and a guest may
+	 * reuse one buffer on two queues (two of our threads) with only its
+	 * own ordering in between, which no tool in this process can see. */
+	virtq_store_relaxed(req->status_ptr, req->status);
 	if (virtq_device_push(bq->vq, req->head, len) == 0)
 		bq->pushed++;
 	req->next_free = bq->free;
