@@ -15,10 +15,15 @@
 # 500 + 500 TSC cycles around every eventfd write and read (its default
 # --exit behaviour); both then use EVENT_IDX.
 #
+# On a busy machine the spinning threads lose their CPUs to other work
+# and every figure collapses; RT=1 runs each program under SCHED_FIFO
+# (chrt -f 10), which keeps them steady but starves everything else on
+# those CPUs while it runs (the kernel's RT throttling still leaves 5%).
+#
 # Usage: bench/ringbench.sh
 # Env:   B (build dir, default build), RINGTEST_DIR (reference binaries),
 #        BUFS (10000000), PAIRS (5), RING (256), DRIVER_CPU (0),
-#        DEVICE_CPU (1).
+#        DEVICE_CPU (1), RT (0; 1 = SCHED_FIFO), TIMEOUT (120 s a run).
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
@@ -28,9 +33,11 @@ RING=${RING:-256}
 DRIVER_CPU=${DRIVER_CPU:-0}
 DEVICE_CPU=${DEVICE_CPU:-1}
 REF=${RINGTEST_DIR:-}
+RT=${RT:-0}
+TIMEOUT=${TIMEOUT:-120}
 
 case "$*" in
--h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 "") ;;
 *) echo "ringbench: no arguments expected (settings come from the environment, see --help)" >&2; exit 2 ;;
 esac
@@ -46,6 +53,17 @@ if [ "$DRIVER_CPU" -ge "$ncpu" ] || [ "$DEVICE_CPU" -ge "$ncpu" ]; then
 	exit 2
 fi
 
+prefix=(timeout --kill-after=5 "$TIMEOUT")
+rtnote="normal scheduling (RT=1 for SCHED_FIFO, steadier on a busy machine)"
+if [ "$RT" = 1 ]; then
+	if chrt -f 10 true 2>/dev/null; then
+		prefix+=(chrt -f 10)
+		rtnote="SCHED_FIFO (RT=1)"
+	else
+		rtnote="normal scheduling: chrt -f failed (RT=1 needs root or CAP_SYS_NICE)"
+	fi
+fi
+
 ours_args=(-n "$RING" -c "$BUFS" -r 1 --driver-cpu "$DRIVER_CPU" --device-cpu "$DEVICE_CPU")
 ref_args=(--ring-size "$RING" --run-cycles "$BUFS" --guest-affinity "$DRIVER_CPU" --host-affinity "$DEVICE_CPU")
 
@@ -53,7 +71,7 @@ ref_args=(--ring-size "$RING" --run-cycles "$BUFS" --guest-affinity "$DRIVER_CPU
 timed() {
 	local t0 t1
 	t0=$(date +%s%N)
-	"$@" >/dev/null 2>&1 || { echo "FAILED"; return; }
+	"${prefix[@]}" "$@" >/dev/null 2>&1 || { echo "FAILED"; return; }
 	t1=$(date +%s%N)
 	awk -v n="$BUFS" -v ns=$((t1 - t0)) 'BEGIN { printf "%.3f", n * 1000 / ns }'
 }
@@ -68,7 +86,8 @@ median() {	# numbers... -> median
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "FAILED" }'; }
 
-echo "Ring round trips: ring $RING, $BUFS buffers per run, driver on CPU $DRIVER_CPU, device on CPU $DEVICE_CPU, $PAIRS runs; load now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Ring round trips: ring $RING, $BUFS buffers per run, driver on CPU $DRIVER_CPU, device on CPU $DEVICE_CPU, $PAIRS runs,"
+echo "  $rtnote; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 
 have_ref=0
 if [ -n "$REF" ]; then
@@ -122,5 +141,5 @@ run_mode() {
 run_mode "poll" "-m poll" "" "virtio_ring_0_9 ring ptr_ring"
 run_mode "notify (event idx)" "-m notify --vmexit-cycles 500" "--sleep" "virtio_ring_0_9 ring"
 echo "  (notify: both sides spin 500+500 TSC cycles around each eventfd write and read, as ringtest does)"
-kn=$("$bin" "${ours_args[@]}" -c $((BUFS / 10 > 0 ? BUFS / 10 : 1)) -m notify --vmexit-cycles 500 | awk '/^result/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["kicks_per_m"], v["interrupts_per_m"] }')
+kn=$("${prefix[@]}" "$bin" "${ours_args[@]}" -c $((BUFS / 10 > 0 ? BUFS / 10 : 1)) -m notify --vmexit-cycles 500 | awk '/^result/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["kicks_per_m"], v["interrupts_per_m"] }')
 echo "  notify (event idx): ${kn% *} kicks and ${kn#* } interrupts per million buffers (one run of $((BUFS / 10)))"

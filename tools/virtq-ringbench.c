@@ -80,6 +80,7 @@ struct rb_drv {
 	uint32_t tokick;
 	bool staged;		/* adds not yet published */
 	int kickfd, callfd;
+	double t_start, t_end;	/* this thread's own clock readings */
 } __attribute__((aligned(CACHELINE)));
 
 /* Device-thread state, on its own cache lines. */
@@ -92,6 +93,7 @@ struct rb_dev {
 	int kickfd, callfd;
 	struct virtq_chain chain;
 	struct iovec iov[8];
+	double t_start;
 } __attribute__((aligned(CACHELINE)));
 
 struct rb_run {
@@ -101,6 +103,7 @@ struct rb_run {
 };
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static double now(void);
 
 static void die(const char *fmt, ...)
 {
@@ -297,6 +300,7 @@ static void *driver_thread(void *arg)
 	const struct rb_opts *o = d->o;
 
 	pthread_barrier_wait(&run->start);
+	d->t_start = now();
 	while (!drv_pass(d)) {
 		if (o->mode == MODE_NOTIFY) {
 			if (rb_drv_may_sleep(d))
@@ -306,6 +310,7 @@ static void *driver_thread(void *arg)
 				busy_wait(o);
 		}
 	}
+	d->t_end = now();
 	return NULL;
 }
 
@@ -365,6 +370,7 @@ static void *device_thread(void *arg)
 	const struct rb_opts *o = v->o;
 
 	pthread_barrier_wait(&run->start);
+	v->t_start = now();
 	for (;;) {
 		rb_dev_serve(v);
 		if (v->completed == o->bufs)
@@ -575,7 +581,7 @@ static double run_once(struct rb_run *run)
 	const struct rb_opts *o = run->drv.o;
 	pthread_attr_t da, va;
 	pthread_t dt, vt;
-	double t0, t1;
+	double t0;
 
 	if (o->lockstep) {
 		t0 = now();
@@ -594,11 +600,17 @@ static double run_once(struct rb_run *run)
 	t0 = now();
 	join_or_stall(run, dt, t0 + o->timeout);
 	join_or_stall(run, vt, t0 + o->timeout);
-	t1 = now();
 	pthread_attr_destroy(&da);
 	pthread_attr_destroy(&va);
 	pthread_barrier_destroy(&run->start);
-	return t1 - t0;
+	/*
+	 * From the first worker's start to the driver's last buffer, on the
+	 * workers' own clocks: this thread may not even run meanwhile (both
+	 * CPUs busy, or real-time scheduling).
+	 */
+	t0 = run->drv.t_start < run->dev.t_start ? run->drv.t_start :
+						     run->dev.t_start;
+	return run->drv.t_end - t0;
 }
 
 /* ---- options ----------------------------------------------------------- */
