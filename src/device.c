@@ -675,8 +675,11 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 	d->next_used = d->published_used = next_used;
 	d->signalled_used = virtq_le16(st->signalled_used);
 	d->inflight = inflight;
+	/* signalled_valid stays false (reset_shadows): the first
+	 * need_interrupt after a restore says yes if anything is new, as
+	 * after init and reclaim.  One spurious interrupt at most, and no
+	 * wakeup lost if the saved used_event went stale in transit. */
 	reset_shadows(d);
-	d->signalled_valid = flags & STATE_SIGNALLED_VALID;
 	d->broken = flags & STATE_BROKEN;
 	return 0;
 }
