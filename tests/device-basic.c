@@ -4,7 +4,8 @@
  * every queue size: iovecs and byte totals, chains spanning regions,
  * indirect tables (aligned in one region, and unaligned across two),
  * batching with one used->idx store per flush, out-of-order pushes, the
- * push limits, has_avail, and index wrap.
+ * push limits, has_avail, index wrap, and kick suppression (NO_NOTIFY or
+ * avail_event, enable's recheck, avail_event kept current while enabled).
  */
 #include "hostile-ring.h"
 
@@ -143,6 +144,115 @@ static void wrap(struct hring *h, unsigned long rounds)
 	}
 }
 
+static uint16_t avail_event(struct hring *h)
+{
+	return virtq_le16(virtq_load_relaxed(virtq_avail_event(h->used, h->num)));
+}
+
+static uint16_t used_flags(struct hring *h)
+{
+	return virtq_le16(virtq_load_relaxed(&h->used->flags));
+}
+
+/* Would a driver that just moved avail->idx from @old kick? */
+static bool driver_would_kick(struct hring *h, uint16_t old)
+{
+	if (h->features & HR_FEAT_EVENT_IDX)
+		return virtq_need_event(avail_event(h), h->avail_idx, old);
+	return !(used_flags(h) & VIRTQ_USED_F_NO_NOTIFY);
+}
+
+static void offer_one(struct hring *h, uint16_t d)
+{
+	hr_desc(h, d, hr_gpa(HR_A, d), 1, 0, 0);
+	hr_offer(h, d);
+}
+
+/* disable / enable with the recheck; avail_event kept current. */
+static void kick_suppression(uint32_t num, bool event_idx)
+{
+	struct hring h;
+	uint16_t old;
+
+	if (num < 4)
+		return;
+	hr_init(&h, num, event_idx ? HR_FEAT_EVENT_IDX : 0);
+	/* A previous owner left NO_NOTIFY set: enable clears it anyway. */
+	h.used->flags = virtq_cpu_to_le16(VIRTQ_USED_F_NO_NOTIFY);
+	*virtq_avail_event(h.used, num) = virtq_cpu_to_le16(0x7777);
+	CHECK(virtq_device_enable_notify(h.vq));	/* empty: may sleep */
+	if (event_idx)		/* the driver ignores flags then */
+		CHECK_EQ(avail_event(&h), 0);
+	else
+		CHECK_EQ(used_flags(&h) & VIRTQ_USED_F_NO_NOTIFY, 0);
+	old = h.avail_idx;
+	offer_one(&h, 0);
+	CHECK(driver_would_kick(&h, old));
+	CHECK(virtq_device_has_avail(h.vq));
+	CHECK(!virtq_device_enable_notify(h.vq));	/* work pending */
+
+	/* Disabled while serving: the driver's next publishes stay quiet. */
+	virtq_device_disable_notify(h.vq);
+	if (!event_idx)
+		CHECK(used_flags(&h) & VIRTQ_USED_F_NO_NOTIFY);
+	CHECK_EQ(hr_pop(&h), 1);
+	CHECK_EQ(virtq_device_push(h.vq, 0, 0), 0);
+	old = h.avail_idx;
+	offer_one(&h, 1);
+	CHECK(!driver_would_kick(&h, old));
+	old = h.avail_idx;
+	offer_one(&h, 2);
+	CHECK(!driver_would_kick(&h, old));
+	CHECK_EQ(hr_pop(&h), 1);
+	CHECK_EQ(hr_pop(&h), 1);
+	CHECK_EQ(hr_pop(&h), 0);
+	if (event_idx)
+		CHECK_EQ(avail_event(&h), 0);	/* left behind while disabled */
+	CHECK_EQ(virtq_device_push(h.vq, 1, 0), 0);
+	CHECK_EQ(virtq_device_push(h.vq, 2, 0), 0);
+	CHECK_EQ(virtq_device_flush(h.vq), 3);
+
+	/* The race: an entry arrives between the last pop and enable.  The
+	 * driver saw kicks off; enable's recheck must report it. */
+	old = h.avail_idx;
+	offer_one(&h, 3);
+	CHECK(!driver_would_kick(&h, old));
+	CHECK(!virtq_device_enable_notify(h.vq));
+	if (event_idx)
+		CHECK_EQ(avail_event(&h), 3);
+	CHECK_EQ(hr_pop(&h), 1);
+	CHECK_EQ(virtq_device_push(h.vq, 3, 0), 0);
+	CHECK_EQ(hr_pop(&h), 0);
+	CHECK(virtq_device_enable_notify(h.vq));
+	if (event_idx)
+		CHECK_EQ(avail_event(&h), 4);	/* next entry we will take */
+	old = h.avail_idx;
+	offer_one(&h, 0);
+	CHECK(driver_would_kick(&h, old));
+
+	/* Enabled: pop keeps avail_event current each time it drains. */
+	old = h.avail_idx;
+	offer_one(&h, 1);
+	offer_one(&h, 2);
+	CHECK_EQ(hr_pop(&h), 1);
+	CHECK_EQ(hr_pop(&h), 1);
+	CHECK_EQ(hr_pop(&h), 1);
+	CHECK_EQ(hr_pop(&h), 0);
+	if (event_idx) {
+		CHECK_EQ(avail_event(&h), h.avail_idx);
+		old = h.avail_idx;
+		offer_one(&h, 3);
+		CHECK(driver_would_kick(&h, old));
+		CHECK_EQ(hr_pop(&h), 1);
+		CHECK_EQ(virtq_device_push(h.vq, 3, 0), 0);
+	}
+	for (uint16_t i = 0; i < 3; i++)
+		CHECK_EQ(virtq_device_push(h.vq, i, 0), 0);
+	CHECK(virtq_device_flush(h.vq) > 0);
+	CHECK_EQ(virtq_device_inflight(h.vq), 0);
+	hr_fini(&h);
+}
+
 int main(void)
 {
 	for (uint32_t num = 1; num <= VIRTQ_MAX_SIZE; num <<= 1) {
@@ -170,6 +280,7 @@ int main(void)
 			wrap(&h, num <= 64 ? test_scale(9400) : 3);
 			CHECK(!virtq_device_is_broken(h.vq));
 			hr_fini(&h);
+			kick_suppression(num, feat & HR_FEAT_EVENT_IDX);
 		}
 	}
 	printf("device-basic: ok\n");
