@@ -55,7 +55,8 @@ struct vqd {
 	uint16_t avail_event_val;	/* what we last stored in avail_event */
 	bool used_flags_known;		/* used_flags matches guest memory */
 	bool avail_event_known;		/* avail_event_val matches guest memory */
-	bool signalled_valid;		/* false: next need_interrupt says yes */
+	bool signalled_valid;		/* signalled_used is meaningful */
+	bool irq_rearm;			/* next need_interrupt with news: yes */
 	bool notify_enabled;
 	bool broken;
 	uint32_t inflight;		/* popped (head < num), not yet pushed */
@@ -470,12 +471,13 @@ bool virtq_device_need_interrupt(struct virtq_device *vq)
 {
 	struct vqd *d = D(vq);
 	uint16_t new_idx = d->published_used, old = d->signalled_used;
-	bool valid = d->signalled_valid;
+	bool first = !d->signalled_valid || d->irq_rearm;
 
 	if (d->broken || new_idx == old)
 		return false;	/* nothing published since the last call */
 	d->signalled_used = new_idx;
 	d->signalled_valid = true;
+	d->irq_rearm = false;
 	/* F2: our store of used->idx (flush) before the load of used_event /
 	 * avail->flags; pairs with the driver's store of used_event or clear
 	 * of NO_INTERRUPT, fence, load of used->idx. */
@@ -483,7 +485,7 @@ bool virtq_device_need_interrupt(struct virtq_device *vq)
 	if (d->event_idx) {
 		uint16_t ev = virtq_le16(virtq_load_relaxed(d->used_event));
 
-		if (!valid)
+		if (first)
 			return true;	/* first after init/restore/reclaim */
 		return virtq_need_event(ev, new_idx, old);
 	}
@@ -578,6 +580,7 @@ static void reset_shadows(struct vqd *d)
 	d->avail_event_known = false;
 	d->notify_enabled = true;
 	d->signalled_valid = false;
+	d->irq_rearm = true;
 }
 
 int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail)
@@ -675,11 +678,12 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 	d->next_used = d->published_used = next_used;
 	d->signalled_used = virtq_le16(st->signalled_used);
 	d->inflight = inflight;
-	/* signalled_valid stays false (reset_shadows): the first
-	 * need_interrupt after a restore says yes if anything is new, as
-	 * after init and reclaim.  One spurious interrupt at most, and no
-	 * wakeup lost if the saved used_event went stale in transit. */
+	/* The interrupt bookkeeping is restored as saved (so saving again
+	 * gives the same record), but irq_rearm (reset_shadows) makes the
+	 * first need_interrupt with news say yes, as after init and
+	 * reclaim: one spurious interrupt at most, no wakeup lost. */
 	reset_shadows(d);
+	d->signalled_valid = flags & STATE_SIGNALLED_VALID;
 	d->broken = flags & STATE_BROKEN;
 	return 0;
 }
