@@ -758,10 +758,13 @@ static void vq_write_avail_flags(struct virtq_driver *vq, uint16_t flags)
 
 /*
  * Load used->idx and check it: the device may not be further ahead than
- * the chains it holds.  Returns 1 if entries are pending, 0 if not, -EIO.
+ * the published chains it holds.  Returns 1 if entries are pending, 0 if
+ * not, -EIO.
  */
 static int vq_refresh_used(struct virtq_driver *vq)
 {
+	uint16_t staged = (uint16_t)(vq->avail_idx - vq->avail_pub);
+	uint32_t limit;
 	uint16_t idx = vq_load_used_idx(vq);
 
 	if (idx == vq->last_used && vq->cb_armed && vq->event_idx) {
@@ -773,7 +776,10 @@ static int vq_refresh_used(struct virtq_driver *vq)
 		virtq_mb();
 		idx = vq_load_used_idx(vq);
 	}
-	if ((uint16_t)(idx - vq->last_used) > vq->outstanding)
+	/* Only published chains can come back: staged ones are not the
+	 * device's to return yet. */
+	limit = vq->outstanding > staged ? vq->outstanding - staged : 0;
+	if ((uint16_t)(idx - vq->last_used) > limit)
 		return vq_set_broken(vq);
 	vq->used_seen = idx;
 	return idx != vq->last_used;

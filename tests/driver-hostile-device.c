@@ -5,7 +5,7 @@
  * a used id >= num, an id that is not an outstanding head (a middle
  * descriptor, a free one, a head returned twice), a len above the chain's
  * device-writable bytes, used->idx running ahead of the outstanding chains
- * or backwards.  Each gives -EIO from then on (get_used, add, kick), no
+ * (also counting one that is only staged, not published) or backwards.  Each gives -EIO from then on (get_used, add, kick), no
  * crash, and no token twice: the tokens from get_used before the break
  * plus those from detach_unused are exactly the tokens added.  reset()
  * clears the latch.  A well-behaved device completing out of order, with
@@ -25,17 +25,18 @@ enum violation {
 	V_LEN_OUT_ONLY,		/* len 1 for a chain with nothing writable */
 	V_IDX_AHEAD,		/* used->idx past the outstanding chains */
 	V_IDX_BACK,		/* used->idx moved backwards */
+	V_IDX_STAGED,		/* counts a chain that is staged, not published */
 	V_COUNT
 };
 
 static const char *const vname[V_COUNT] = {
 	"id == num", "id 0xffffffff", "middle descriptor", "free descriptor",
 	"head twice", "len over", "len on out-only chain", "idx ahead",
-	"idx backwards",
+	"idx backwards", "idx counts a staged chain",
 };
 
 static char bufs[NCHAINS][32];
-static int tokens[NCHAINS];
+static int tokens[NCHAINS + 1];	/* the last: a staged-only chain */
 
 /*
  * NCHAINS chains: chain k has k % 3 + 1 out buffers and, for odd k, two
@@ -66,12 +67,12 @@ static void got(unsigned int *seen, void *tok)
 {
 	size_t k = (size_t)((int *)tok - tokens);
 
-	CHECK(k < NCHAINS);
+	CHECK(k <= NCHAINS);
 	CHECK(!(*seen & (1u << k)));
 	*seen |= 1u << k;
 }
 
-static void check_broken(struct tq *q, unsigned int *seen)
+static void check_broken(struct tq *q, unsigned int *seen, unsigned int want)
 {
 	char b[4];
 	struct virtq_sg sg = { b, 4 };
@@ -93,7 +94,7 @@ static void check_broken(struct tq *q, unsigned int *seen)
 	/* Teardown: the rest of the tokens come back, each once. */
 	while (virtq_driver_detach_unused(q->vq, &tok) == 1)
 		got(seen, tok);
-	CHECK_EQ(*seen, (1u << NCHAINS) - 1);
+	CHECK_EQ(*seen, want);
 	CHECK_EQ(virtq_driver_num_free(q->vq), q->num);
 }
 
@@ -101,7 +102,7 @@ static void one_violation(uint32_t num, uint64_t feat, enum violation v)
 {
 	struct tq *q = tq_new(num, feat, 0, 0);
 	static struct tchain c[NCHAINS];
-	unsigned int seen = 0;
+	unsigned int seen = 0, want = (1u << NCHAINS) - 1;
 	void *tok;
 	uint32_t len;
 	uint16_t free_desc;
@@ -151,13 +152,22 @@ static void one_violation(uint32_t num, uint64_t feat, enum violation v)
 	case V_IDX_BACK:
 		q->dev_used -= 2;
 		break;
+	case V_IDX_STAGED: {	/* 5 published + 1 staged: claim 6 */
+		struct virtq_sg sg = { bufs[0], 4 };
+
+		CHECK_EQ(virtq_driver_add(q->vq, &sg, 1, NULL, 0,
+					  &tokens[NCHAINS]), 0);
+		want |= 1u << NCHAINS;
+		q->dev_used += NCHAINS;
+		break;
+	}
 	default:
 		CHECK(0);
 	}
 	tq_flush(q);
 	r = virtq_driver_get_used(q->vq, &tok, &len);
 	CHECK_EQ(r, -EIO);
-	check_broken(q, &seen);
+	check_broken(q, &seen, want);
 
 	/* reset() clears the latch and the queue works again. */
 	virtq_driver_reset(q->vq);
