@@ -37,8 +37,8 @@ guest_setup() {
 	case $BACKEND in
 	virtq-blk)
 		if [ ! -x "$B/bin/virtq-blk" ]; then
-			echo "NOTE: $B/bin/virtq-blk is not built yet: using qemu-storage-daemon" >&2
-			BACKEND=qsd
+			echo "$B/bin/virtq-blk is missing: run make B=$B all (or VIRTQ_GUEST_BACKEND=qsd to use qemu-storage-daemon)" >&2
+			return 1
 		fi ;;
 	qsd) ;;
 	*) echo "VIRTQ_GUEST_BACKEND=$BACKEND: use virtq-blk or qsd" >&2; return 2 ;;
