@@ -28,7 +28,10 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "virtq/atomic.h"
@@ -268,15 +271,30 @@ static struct io_uring_sqe *get_sqe(struct blk_queue *bq)
 static void submit_rw(struct blk_queue *bq, struct blk_req *req,
 		      struct iovec *iov, unsigned int n, uint64_t off, bool write)
 {
+	req->ops[0].req = req;
+	req->pending = 1;
+	/*
+	 * A memory-backed image (tmpfs, ramfs, hugetlbfs) never waits for a
+	 * device, but io_uring cannot tell: those files lack nowait reads,
+	 * so every request would go to a kernel worker thread and back (two
+	 * context switches per I/O).  Copy here instead; the result goes
+	 * through op_done like a completion.
+	 */
+	if (bq->disk->mem_backed) {
+		ssize_t r = write ? pwritev(bq->disk->fd, iov, (int)n, (off_t)off) :
+				    preadv(bq->disk->fd, iov, (int)n, (off_t)off);
+
+		op_done(bq, &req->ops[0], r < 0 ? -errno : (int)r);
+		return;
+	}
+
 	struct io_uring_sqe *sqe = get_sqe(bq);
 
 	if (write)
 		io_uring_prep_writev(sqe, bq->disk->fd, iov, n, off);
 	else
 		io_uring_prep_readv(sqe, bq->disk->fd, iov, n, off);
-	req->ops[0].req = req;
 	io_uring_sqe_set_data(sqe, &req->ops[0]);
-	req->pending = 1;
 }
 
 /* Read / write: data iovecs start @skip bytes into iov[0..n). */
@@ -630,6 +648,17 @@ const struct virtq_vu_backend_ops blk_ops = {
 /* ------------------------------------------------------------------ */
 /* Disk and config.                                                    */
 
+/* Is @fd on a filesystem whose reads and writes never wait for a device? */
+static bool is_mem_backed(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return false;
+	return sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC ||
+	       sf.f_type == HUGETLBFS_MAGIC;
+}
+
 int blk_disk_open(struct blk_disk *d, const char *path, bool ro,
 		  const char *serial, char *err, size_t errlen)
 {
@@ -668,6 +697,7 @@ int blk_disk_open(struct blk_disk *d, const char *path, bool ro,
 		return -EINVAL;
 	}
 	d->sectors = bytes / BLK_SECTOR;
+	d->mem_backed = is_mem_backed(d->fd);
 	if (!d->sectors) {
 		snprintf(err, errlen, "image '%s' is smaller than one 512-byte sector (create it with truncate -s 64M %s)",
 			 path, path);

@@ -63,6 +63,7 @@ struct blk_disk {
 	char serial[VIRTIO_BLK_ID_BYTES];	/* zero padded, not terminated */
 	bool no_zero_range;	/* fallocate ZERO_RANGE unsupported (atomic) */
 	bool quiet;		/* no per-request log lines */
+	bool mem_backed;	/* tmpfs & co: I/O done inline, not via io_uring */
 };
 
 /*
