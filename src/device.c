@@ -665,11 +665,13 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 	ret = setup(d, &cfg);
 	if (ret)
 		return ret;
-	if (inflight > cfg.num) {
+	next_used = virtq_le16(st->next_used);
+	/* Every chain in flight was taken and not returned. */
+	if (inflight > cfg.num ||
+	    inflight > (uint16_t)(virtq_le16(st->last_avail) - next_used)) {
 		d->broken = true;
 		return -EINVAL;
 	}
-	next_used = virtq_le16(st->next_used);
 	if (virtq_le16(virtq_load_acquire(&d->used->idx)) != next_used) {
 		d->broken = true;
 		return -EIO;

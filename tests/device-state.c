@@ -114,7 +114,8 @@ static void rejects(void)
 	TRY(used_addr, virtq_cpu_to_le64(h.used_gpa + 2), -EINVAL);
 	TRY(used_addr, virtq_cpu_to_le64(0x200000000ull), -EFAULT);
 	TRY(desc_addr, virtq_cpu_to_le64(~0ull - 15), -EFAULT);
-	TRY(inflight, virtq_cpu_to_le32(9), -EINVAL);
+	TRY(inflight, virtq_cpu_to_le32(9), -EINVAL);	/* > num */
+	TRY(inflight, virtq_cpu_to_le32(1), -EINVAL);	/* > 5 - 5 */
 	TRY(next_used, virtq_cpu_to_le16(4), -EIO);	/* guest says 5 */
 	TRY(next_used, virtq_cpu_to_le16(6), -EIO);
 	CHECK_EQ(virtq_device_restore(h.vq, h.vq_len - 1, &st, h.gm), -EINVAL);

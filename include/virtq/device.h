@@ -74,7 +74,9 @@ struct virtq_chain {
 	uint32_t iov_cap;
 
 	uint16_t head;		/* head index, also set for a malformed chain */
-	uint16_t ndesc;		/* descriptors walked (indirect ones included) */
+	uint16_t ndesc;		/* descriptors walked: the table's, the one
+				 * pointing at an indirect table, and the
+				 * indirect ones (saturates at 65535) */
 	uint32_t n_out, n_in;	/* iovec counts */
 	uint32_t out_len, in_len; /* byte totals */
 	bool indirect;		/* the chain used an indirect table */
@@ -91,9 +93,12 @@ size_t virtq_device_mem_size(void);
  *
  * Returns 0, or
  *   -EINVAL  num not a power of two in 1..32768, an area misaligned
- *            (desc 16, avail 2, used 4), gmem NULL, mem_len too small;
- *   -EFAULT  an area is not wholly inside one guest memory region, or its
- *            address + size overflows.
+ *            (desc 16, avail 2, used 4; in guest address, and in host
+ *            address once mapped), vq, cfg or gmem NULL, mem_len too small;
+ *   -EFAULT  an area (its event field included: used_event ends the avail
+ *            area, avail_event the used area) is not wholly inside one
+ *            guest memory region, or its address + size overflows.
+ * On error the queue is left broken: every call returns -EIO (or false).
  */
 int virtq_device_init(struct virtq_device *vq, size_t mem_len,
 		      const struct virtq_device_config *cfg);
@@ -125,7 +130,15 @@ int virtq_device_init(struct virtq_device *vq, size_t mem_len,
  *                consumed and c->head is not set).
  *
  * Zero-length descriptors are accepted and produce no iovec (the spec
- * does not forbid them); their address is not checked.
+ * does not forbid them); their address is not checked, but they still
+ * count for -ELOOP and -EILSEQ.  An INDIRECT descriptor may end a chain
+ * of direct ones (it cannot have NEXT); its WRITE flag is ignored.  When
+ * a chain breaks several rules, the first one met walking it is reported.
+ *
+ * With EVENT_IDX and notifications enabled, pop stores avail_event = the
+ * next index to consume whenever it finds its copy of the ring drained
+ * (then fence F1 and re-read avail->idx), so a caller that sleeps after
+ * pop returns 0 gets the next kick without calling enable_notify.
  */
 int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c);
 
@@ -148,9 +161,14 @@ int virtq_device_flush(struct virtq_device *vq);
  * After flush: must the driver be interrupted?  With EVENT_IDX: iff
  * used_event lies among the entries published since the previous call
  * (virtq_need_event(used_event, used_idx, used_idx at the previous call),
- * wrap-safe); after init, restore or reclaim the first call says yes if
- * anything was published.  Without EVENT_IDX: iff something was published
- * since the previous call and VIRTQ_AVAIL_F_NO_INTERRUPT is clear.
+ * wrap-safe).  "Old" is the used index at the previous call, not at the
+ * last interrupt actually sent, as Linux vhost and QEMU do: a driver
+ * that re-arms used_event rechecks used->idx (fence F2), so a window that
+ * did not contain its event needs no interrupt.  After init, restore or
+ * reclaim the first call that finds anything published says yes.
+ * Without EVENT_IDX: iff something was published since the previous call
+ * and VIRTQ_AVAIL_F_NO_INTERRUPT is clear (honoured on the first call
+ * too).  A call that finds nothing new returns false and changes nothing.
  * Uses fence F2 (see atomic.h).  Returns false on a broken queue.
  */
 bool virtq_device_need_interrupt(struct virtq_device *vq);
@@ -182,8 +200,11 @@ bool virtq_device_is_broken(const struct virtq_device *vq);
  * after a reconnect or a migration): the next avail index is @next_avail,
  * the next used index is read back from used->idx in guest memory, and the
  * interrupt bookkeeping is reset so the next need_interrupt() after a flush
- * says yes: no wakeup is lost.  Clears broken.  Returns 0, or -EIO if
- * avail->idx is more than num entries ahead of @next_avail (latched).
+ * says yes: no wakeup is lost.  The chains between used->idx and
+ * @next_avail count as in flight (at most num), so they can be pushed.
+ * Clears broken.  Returns 0, or -EIO if avail->idx is more than num
+ * entries ahead of @next_avail (latched), or the queue was never
+ * initialised successfully.
  */
 int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail);
 
@@ -198,7 +219,7 @@ struct virtq_device_state {
 	uint32_t magic;		/* le: VIRTQ_DEVICE_STATE_MAGIC */
 	uint32_t version;	/* le: VIRTQ_DEVICE_STATE_VERSION */
 	uint32_t num;		/* le */
-	uint32_t flags;		/* le: bit 0 broken, bit 1 interrupt state valid */
+	uint32_t flags;		/* le: bit 0 broken, bit 1 signalled_used valid */
 	uint64_t features;	/* le */
 	uint64_t desc_addr, avail_addr, used_addr; /* le */
 	uint16_t last_avail;	/* le */
@@ -220,8 +241,12 @@ int virtq_device_save(struct virtq_device *vq, struct virtq_device_state *st);
  * Restore a saved state over @gmem: re-validates everything as init does
  * (and the magic, version, flags and indices) and checks used->idx in guest
  * memory against the saved next_used.  Returns 0, or -EINVAL (bad magic,
- * version, flags or configuration), -EFAULT (areas outside gmem), -EIO
- * (guest memory disagrees with the state).
+ * version, flags, non-zero padding, configuration, or an in-flight count
+ * above num or above last_avail - next_used; vq, st or gmem NULL; mem_len
+ * too small), -EFAULT (areas outside gmem), -EIO (guest memory disagrees
+ * with the state).  On error the queue is left broken.  A state saved
+ * broken restores broken.  The first need_interrupt() that finds
+ * something published says yes, as after init.
  */
 int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 			 const struct virtq_device_state *st,

@@ -34,9 +34,9 @@ int virtq_gmem_create(struct virtq_gmem **out);
 void virtq_gmem_destroy(struct virtq_gmem *gm);
 
 /*
- * Add a region.  Returns 0, or -EINVAL (size 0, hva NULL, gpa + size or
- * uaddr + size overflows), -EEXIST (overlaps a region in guest-physical
- * space), -ENOMEM.
+ * Add a region.  Returns 0, or -EINVAL (size 0, hva NULL, gpa + size,
+ * uaddr + size or hva + size beyond 2^64 - 1), -EEXIST (overlaps a
+ * region in guest-physical space; merely adjacent is fine), -ENOMEM.
  */
 int virtq_gmem_add(struct virtq_gmem *gm, const struct virtq_gmem_region *r);
 
@@ -72,7 +72,8 @@ int virtq_gmem_write(const struct virtq_gmem *gm, uint64_t gpa,
 /*
  * vhost-user ring addresses are the frontend's virtual addresses: turn
  * [uaddr, uaddr+len) into a guest address if it lies in one region.
- * Returns 0 or -EFAULT.
+ * Regions added with uaddr 0 are never matched.  A linear search: meant
+ * for ring setup, not the data path.  Returns 0 or -EFAULT.
  */
 int virtq_gmem_uaddr_to_gpa(const struct virtq_gmem *gm, uint64_t uaddr,
 			    uint64_t len, uint64_t *gpa);
