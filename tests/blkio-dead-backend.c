@@ -14,6 +14,7 @@
  *   stall       completes setup, never uses a buffer -> wait times out,
  *                                                      stop -ETIMEDOUT
  *   garbage     completes setup, then writes junk    -> wait gives -EPROTO
+ *   noconfig    no CONFIG protocol feature           -> get_config -ENOTSUP
  *
  * "blkio-dead-backend serve CASE PATH" runs only the fake backend, for
  * tests/integration/blkio-dead-backend (virtq-blkio against it).
@@ -89,8 +90,9 @@ static void serve(const char *mode, int c)
 			continue;
 		case VU_GET_PROTOCOL_FEATURES:
 			m.p.u64 = (1ull << VU_PROTOCOL_F_REPLY_ACK) |
-				  (1ull << VU_PROTOCOL_F_CONFIG) |
 				  (1ull << VU_PROTOCOL_F_MQ);
+			if (strcmp(mode, "noconfig"))
+				m.p.u64 |= 1ull << VU_PROTOCOL_F_CONFIG;
 			reply(c, &m, 8);
 			continue;
 		case VU_GET_QUEUE_NUM:
@@ -309,6 +311,16 @@ int main(int argc, char **argv)
 	connect_case(dir, "hangup", -ECONNRESET, "closed the connection");
 	connect_case(dir, "nonsense", -EPROTO, "answered GET_FEATURES with GET_VRING_BASE");
 	connect_case(dir, "shortreply", -EPROTO, "has 4 bytes");
+
+	snprintf(path, sizeof(path), "%s/noconfig.sock", dir);
+	pid_t pid = start_backend("noconfig", path);
+	uint8_t cfg[8];
+
+	CHECK_EQ(virtq_vu_frontend_connect(&fe, path, TIMEOUT_MS), 0);
+	CHECK_EQ(virtq_vu_frontend_get_config(fe, 0, cfg, sizeof(cfg)), -ENOTSUP);
+	virtq_vu_frontend_close(fe);
+	stop_backend(pid);
+
 	nack_case(dir);
 	for (int poll = 0; poll < 2; poll++) {
 		run_case(dir, "closemid", poll, -ECONNRESET, -ECONNRESET);

@@ -199,9 +199,16 @@ static struct virtq_vu_frontend *open_device(const struct opts *o,
 	}
 	uint64_t f = virtq_vu_frontend_device_features(fe);
 
+	memset(cfg, 0, sizeof(cfg));
 	r = virtq_vu_frontend_get_config(fe, 0, cfg, sizeof(cfg));
-	if (r < 0) {
-		fprintf(stderr, "virtq-blkio: %s\n", virtq_vu_frontend_error(fe));
+	if (r == -ENOTSUP && o->size) {
+		/* No config space: trust --size, and use no config field. */
+		f &= ~(VIRTQ_FEATURE(BLK_F_BLK_SIZE) | VIRTQ_FEATURE(BLK_F_MQ));
+		cap = virtq_cpu_to_le64(o->size / SECTOR);
+		memcpy(cfg + BLK_CFG_CAPACITY, &cap, 8);
+	} else if (r < 0) {
+		fprintf(stderr, "virtq-blkio: %s%s\n", virtq_vu_frontend_error(fe),
+			r == -ENOTSUP ? " (give the disk size with --size)" : "");
 		exit(1);
 	}
 	memcpy(&cap, cfg + BLK_CFG_CAPACITY, 8);
