@@ -33,7 +33,8 @@ extern "C" {
  * connection with one logged line naming the request and the fault; every
  * fd and mapping the connection held is released, and the backend is ready
  * to accept the next connection.  Nothing from the frontend can end the
- * process.
+ * process.  With VIRTQ_VU_TRACE set in the environment, every message
+ * received is logged too (request, flags, size, fd count).
  *
  * Two ways to drive it:
  *

@@ -895,6 +895,10 @@ static int handle(struct virtq_vu_backend *be, struct vu_msg *m)
 	bool ack;
 	int r;
 
+	if (be->trace)
+		__virtq_vu_log(be, "trace: %s (%u) flags 0x%x size %u fds %u",
+			       __virtq_vu_request_name(req), req, m->hdr.flags,
+			       m->hdr.size, m->nfds);
 	if (m->hdr.flags & VU_FLAG_REPLY)
 		return bad(be, m, "a reply where a request was expected");
 	if (req >= VU_REQUEST_MAX || !handlers[req].fn) {
@@ -1093,6 +1097,8 @@ int virtq_vu_backend_create(struct virtq_vu_backend **out,
 		free(be);
 		return r;
 	}
+	/* Debugging against a real frontend: one log line per message. */
+	be->trace = getenv("VIRTQ_VU_TRACE") != NULL;
 	be->ops = cfg->ops;
 	be->opaque = cfg->opaque;
 	be->num_queues = cfg->num_queues;

@@ -72,6 +72,7 @@ struct virtq_vu_backend {
 	int conn_fd;
 	int stop_efd;		/* virtq_vu_backend_stop() */
 	bool runner;		/* inside virtq_vu_backend_run() */
+	bool trace;		/* VIRTQ_VU_TRACE set: log every message */
 
 	uint64_t features;	/* offered, PROTOCOL_FEATURES included */
 	uint64_t acked;		/* SET_FEATURES */
