@@ -10,8 +10,8 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include "vu-echo-device.h"
 #include "vu-test-frontend.h"
-#include "virtq/device.h"
 
 #define MEM_SIZE	(1u << 20)
 #define QSIZE		8
@@ -47,47 +47,6 @@ static void reset_log(void)
 	nlogs = 0;
 	last_log[0] = 0;
 	pthread_mutex_unlock(&log_lock);
-}
-
-/* Echo: copy the readable bytes into the writable ones. */
-static void echo_kick(void *opaque, struct virtq_vu_queue *q)
-{
-	struct virtq_device *vq = virtq_vu_queue_device(q);
-	struct iovec iov[16];
-	struct virtq_chain c = { .iov = iov, .iov_cap = 16 };
-	int r;
-
-	(void)opaque;
-	do {
-		virtq_device_disable_notify(vq);
-		while ((r = virtq_device_pop(vq, &c)) != 0) {
-			if (r == -EIO)
-				return;
-			if (r < 0) {
-				if (c.head < virtq_device_size(vq))
-					virtq_device_push(vq, c.head, 0);
-				continue;
-			}
-			size_t n = 0, oi = 0, oo = 0, ii = c.n_out, io = 0;
-
-			while (oi < c.n_out && ii < c.n_out + c.n_in) {
-				((char *)iov[ii].iov_base)[io] =
-					((char *)iov[oi].iov_base)[oo];
-				n++;
-				if (++oo == iov[oi].iov_len) {
-					oi++;
-					oo = 0;
-				}
-				if (++io == iov[ii].iov_len) {
-					ii++;
-					io = 0;
-				}
-			}
-			virtq_device_push(vq, c.head, (uint32_t)n);
-		}
-		virtq_device_flush(vq);
-		virtq_vu_queue_notify(q);
-	} while (!virtq_device_enable_notify(vq));
 }
 
 static const struct virtq_vu_backend_ops echo_ops = {

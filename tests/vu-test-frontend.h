@@ -35,6 +35,7 @@ struct tfe_queue {
 	struct virtq_driver *drv;
 	uint32_t num;
 	int kick, call;
+	void *desc, *avail, *used;
 };
 
 struct tfe {
@@ -42,6 +43,11 @@ struct tfe {
 	int memfd;
 	char *mem;
 	size_t mem_size, bump;
+	/* An optional second region (ADD_MEM_REG tests). */
+	int memfd2;
+	char *mem2;
+	size_t mem2_size;
+	uint64_t gpa2;
 	uint64_t features, proto;
 	struct tfe_queue q[TFE_MAX_Q];
 };
@@ -96,6 +102,7 @@ static inline int tfe_connect(const char *path)
 static inline void tfe_init(struct tfe *fe, const char *path, size_t size)
 {
 	memset(fe, 0, sizeof(*fe));
+	fe->memfd2 = -1;
 	for (int i = 0; i < TFE_MAX_Q; i++)
 		fe->q[i].kick = fe->q[i].call = -1;
 	fe->memfd = memfd_create("vu-test-guest", MFD_CLOEXEC);
@@ -146,9 +153,11 @@ static uint64_t tfe_translate(void *opaque, const void *addr, size_t len,
 	struct tfe *fe = opaque;
 	const char *p = addr;
 
+	*mapped = len;
+	if (fe->mem2 && p >= fe->mem2 && p + len <= fe->mem2 + fe->mem2_size)
+		return fe->gpa2 + (uint64_t)(p - fe->mem2);
 	if (p < fe->mem || p + len > fe->mem + fe->mem_size)
 		return VIRTQ_ADDR_INVALID;
-	*mapped = len;
 	return tfe_gpa(fe, p);
 }
 
@@ -271,6 +280,34 @@ static inline void tfe_negotiate(struct tfe *fe, uint64_t want)
 	TFE_OK(tfe_acked(fe, VU_SET_MEM_TABLE, &mt, 8 + 32, &fe->memfd, 1));
 }
 
+/*
+ * Give queue @i's rings to the backend (fresh kick / call eventfds), the
+ * next avail index being @base, and enable it.
+ */
+static inline void tfe_queue_send(struct tfe *fe, unsigned int i, uint32_t base)
+{
+	struct tfe_queue *q = &fe->q[i];
+	struct vu_vring_addr a = { .index = i };
+	uint64_t v = i;
+
+	if (q->kick >= 0)
+		close(q->kick);
+	if (q->call >= 0)
+		close(q->call);
+	q->kick = eventfd(0, EFD_CLOEXEC);
+	q->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	CHECK(q->kick >= 0 && q->call >= 0);
+	tfe_vring(fe, VU_SET_VRING_NUM, i, q->num);
+	tfe_vring(fe, VU_SET_VRING_BASE, i, base);
+	a.desc_user_addr = (uint64_t)(uintptr_t)q->desc;
+	a.avail_user_addr = (uint64_t)(uintptr_t)q->avail;
+	a.used_user_addr = (uint64_t)(uintptr_t)q->used;
+	TFE_OK(tfe_acked(fe, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0));
+	TFE_OK(tfe_acked(fe, VU_SET_VRING_CALL, &v, 8, &q->call, 1));
+	TFE_OK(tfe_acked(fe, VU_SET_VRING_KICK, &v, 8, &q->kick, 1));
+	tfe_vring(fe, VU_SET_VRING_ENABLE, i, 1);
+}
+
 /* Rings for queue @i of @num entries, driven by the driver side. */
 static inline void tfe_queue(struct tfe *fe, unsigned int i, uint32_t num)
 {
@@ -282,8 +319,6 @@ static inline void tfe_queue(struct tfe *fe, unsigned int i, uint32_t num)
 		.translate = tfe_translate,
 		.opaque = fe,
 	};
-	struct vu_vring_addr a = { .index = i };
-	uint64_t v;
 
 	CHECK(i < TFE_MAX_Q);
 	cfg.desc = tfe_alloc(fe, virtq_desc_size(num), 16);
@@ -294,44 +329,42 @@ static inline void tfe_queue(struct tfe *fe, unsigned int i, uint32_t num)
 	/* No notify hook: tfe_request() kicks the eventfd itself. */
 	CHECK_EQ(virtq_driver_init(q->drv, virtq_driver_mem_size(num), &cfg), 0);
 	q->num = num;
-	q->kick = eventfd(0, EFD_CLOEXEC);
-	q->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	CHECK(q->kick >= 0 && q->call >= 0);
+	q->desc = cfg.desc;
+	q->avail = cfg.avail;
+	q->used = cfg.used;
+	tfe_queue_send(fe, i, 0);
+}
 
-	tfe_vring(fe, VU_SET_VRING_NUM, i, num);
-	tfe_vring(fe, VU_SET_VRING_BASE, i, 0);
-	a.desc_user_addr = (uint64_t)(uintptr_t)cfg.desc;
-	a.avail_user_addr = (uint64_t)(uintptr_t)cfg.avail;
-	a.used_user_addr = (uint64_t)(uintptr_t)cfg.used;
-	TFE_OK(tfe_acked(fe, VU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0));
-	v = i;
-	TFE_OK(tfe_acked(fe, VU_SET_VRING_CALL, &v, 8, &q->call, 1));
-	TFE_OK(tfe_acked(fe, VU_SET_VRING_KICK, &v, 8, &q->kick, 1));
-	tfe_vring(fe, VU_SET_VRING_ENABLE, i, 1);
+static int tfe_token;
+
+/* Offer one chain on queue @i (token &tfe_token) and kick if wanted. */
+static inline void tfe_offer(struct tfe *fe, unsigned int i,
+			     const struct virtq_sg *out, unsigned int n_out,
+			     const struct virtq_sg *in, unsigned int n_in)
+{
+	struct tfe_queue *q = &fe->q[i];
+
+	CHECK_EQ(virtq_driver_add(q->drv, out, n_out, in, n_in, &tfe_token), 0);
+	if (virtq_driver_kick_prepare(q->drv))
+		CHECK_EQ(eventfd_write(q->kick, 1), 0);
 }
 
 /*
- * Offer one chain on queue @i and wait until it comes back.  Returns the
- * used length, or -ETIMEDOUT.
+ * Wait up to @ms for the chain offered on queue @i to come back.  Returns
+ * the used length, or -ETIMEDOUT.
  */
-static inline int64_t tfe_request(struct tfe *fe, unsigned int i,
-				  const struct virtq_sg *out, unsigned int n_out,
-				  const struct virtq_sg *in, unsigned int n_in)
+static inline int64_t tfe_wait(struct tfe *fe, unsigned int i, int ms)
 {
 	struct tfe_queue *q = &fe->q[i];
-	int token = 1;
 	void *tok;
 	uint32_t len;
 
-	CHECK_EQ(virtq_driver_add(q->drv, out, n_out, in, n_in, &token), 0);
-	if (virtq_driver_kick_prepare(q->drv))
-		CHECK_EQ(eventfd_write(q->kick, 1), 0);
-	for (int waited = 0; waited < TFE_TIMEOUT_MS; waited += 10) {
+	for (int waited = 0; waited < ms; waited += 10) {
 		int r = virtq_driver_get_used(q->drv, &tok, &len);
 
 		CHECK(r >= 0);
 		if (r == 1) {
-			CHECK(tok == &token);
+			CHECK(tok == &tfe_token);
 			return len;
 		}
 		struct pollfd p = { .fd = q->call, .events = POLLIN };
@@ -343,6 +376,18 @@ static inline int64_t tfe_request(struct tfe *fe, unsigned int i,
 		}
 	}
 	return -ETIMEDOUT;
+}
+
+/*
+ * Offer one chain on queue @i and wait until it comes back.  Returns the
+ * used length, or -ETIMEDOUT.
+ */
+static inline int64_t tfe_request(struct tfe *fe, unsigned int i,
+				  const struct virtq_sg *out, unsigned int n_out,
+				  const struct virtq_sg *in, unsigned int n_in)
+{
+	tfe_offer(fe, i, out, n_out, in, n_in);
+	return tfe_wait(fe, i, TFE_TIMEOUT_MS);
 }
 
 /* True once the backend has closed the connection (within the timeout). */

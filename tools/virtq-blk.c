@@ -83,6 +83,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	int c, r;
 
+	opterr = 0;	/* our own one-line messages */
 	while ((c = getopt_long(argc, argv, "s:i:rq:S:Qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': sock = optarg; break;
@@ -99,7 +100,8 @@ int main(int argc, char **argv)
 		case 'Q': quiet = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
-			fprintf(stderr, "virtq-blk: unknown option; see virtq-blk --help\n");
+			fprintf(stderr, "virtq-blk: unknown option or missing value in '%s'; see virtq-blk --help\n",
+				argv[optind - 1]);
 			return 2;
 		}
 	}
@@ -136,8 +138,12 @@ int main(int argc, char **argv)
 	}
 	r = virtq_vu_backend_listen(be, sock);
 	if (r < 0) {
-		fprintf(stderr, "virtq-blk: cannot listen on '%s': %s%s\n", sock,
-			strerror(-r), r == -EEXIST ? " (a non-socket file is in the way)" : "");
+		if (r == -EEXIST)
+			fprintf(stderr, "virtq-blk: cannot listen on '%s': it exists and is not a socket (remove it or pick another path)\n",
+				sock);
+		else
+			fprintf(stderr, "virtq-blk: cannot listen on '%s': %s\n", sock,
+				strerror(-r));
 		goto out_be;
 	}
 	backend = be;
