@@ -9,6 +9,8 @@
  *
  *   blkcheck guest DEV             the full test; parameters come from the
  *                                  kernel command line (vqt.*)
+ *   blkcheck reload DEV            after "guest" and a driver reload: the
+ *                                  disk reads as left, writes still work
  *   blkcheck ro DEV                read-only export: reads work, writes fail
  *   blkcheck demo DEV              make demo-vm: read the host's message,
  *                                  write one back
@@ -837,6 +839,78 @@ static int guest_main(const char *dev)
 	return nfail ? 1 : 0;
 }
 
+/* After the driver was unloaded and loaded again (device reset, rings set
+ * up from index 0 again): the whole disk still reads back as the guest
+ * test left it, and writes still work (the same pattern is written again
+ * over the first 8 MiB, so the host's check is unchanged). */
+static int reload_main(const char *dev)
+{
+	unsigned char *buf = alloc_buf();
+	uint64_t rs = 99, nzero = 0, bad_at = 0, want, got;
+	struct params p;
+	char err[300];
+	int fd;
+
+	elapsed();
+	parse_cmdline(&p);
+	fd = open(dev, O_RDWR | O_DIRECT);
+	if (!buf || fd < 0 || !p.gseed) {
+		result("VQT-RESULT", "reload-open", "FAIL", "%s: %s", dev, strerror(errno));
+		return 1;
+	}
+	for (uint64_t o = 0; o < DISK_SIZE; o += UNIT) {
+		int r = 0;
+
+		if (o >= DISCARD_START && o < DISCARD_START + HOLE_LEN) {
+			if (pread(fd, buf, UNIT, o) != (ssize_t)UNIT) {
+				snprintf(err, sizeof(err), "pread at %" PRIu64 ": %s", o, strerror(errno));
+				r = -1;
+			} else if (check_discarded(buf, o, UNIT, p.gseed, &nzero, &bad_at)) {
+				snprintf(err, sizeof(err), "discarded sector at %" PRIu64 " holds garbage", bad_at);
+				r = -1;
+			}
+		} else {
+			r = read_check(fd, buf, o, UNIT,
+				       o >= ZERO_START && o < ZERO_START + HOLE_LEN ? 0 : expected_seed(o, &p),
+				       &rs, o & UNIT, err, sizeof(err));
+		}
+		if (r) {
+			result("VQT-RESULT", "reload-read", "FAIL", "%s", err);
+			return 1;
+		}
+	}
+	result("VQT-RESULT", "reload-read", "PASS", "64 MiB as the test left it, after driver reload");
+	for (uint64_t o = 0; o < 8 * MiB; o += 65536) {
+		pat_fill(buf, o, 65536, p.gseed);
+		if (pwrite(fd, buf, 65536, o) != 65536) {
+			result("VQT-RESULT", "reload-write", "FAIL", "pwrite at %" PRIu64 ": %s", o, strerror(errno));
+			return 1;
+		}
+	}
+	if (fsync(fd)) {
+		result("VQT-RESULT", "reload-write", "FAIL", "fsync: %s", strerror(errno));
+		return 1;
+	}
+	for (uint64_t o = 0; o < 8 * MiB; o += BUF_SIZE) {
+		long bad;
+
+		if (pread(fd, buf, BUF_SIZE, o) != (ssize_t)BUF_SIZE) {
+			result("VQT-RESULT", "reload-write", "FAIL", "read back at %" PRIu64 ": %s", o, strerror(errno));
+			return 1;
+		}
+		bad = pat_check(buf, o, BUF_SIZE, p.gseed, &want, &got);
+		if (bad >= 0) {
+			result("VQT-RESULT", "reload-write", "FAIL", "byte %" PRIu64 ": want %016" PRIx64 " got %016" PRIx64,
+			       o + bad, want, got);
+			return 1;
+		}
+	}
+	result("VQT-RESULT", "reload-write", "PASS", "8 MiB written, flushed, read back");
+	close(fd);
+	free(buf);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ demo */
 
 static void sanitize(char *s, size_t len)
@@ -1018,7 +1092,7 @@ static int demo_show(const char *img)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: blkcheck guest|ro|demo DEV | fill IMG HSEED | verify IMG GSEED HSEED |\n"
+	fprintf(stderr, "usage: blkcheck guest|reload|ro|demo DEV | fill IMG HSEED | verify IMG GSEED HSEED |\n"
 			"       verify-host IMG HSEED | demo-prep IMG MSG | demo-show IMG\n");
 	return 2;
 }
@@ -1027,6 +1101,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "guest"))
 		return guest_main(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "reload"))
+		return reload_main(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "ro"))
 		return ro_main(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "demo"))
