@@ -12,8 +12,9 @@ guest_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=${B:-build}
 case $B in /*) ;; *) B=$guest_top/$B ;; esac
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-150}
-GUEST_MEM=512M
-GUEST_SERIAL=virtq-test-disk
+GUEST_MEM=${GUEST_MEM:-512M}
+# 20 bytes: the longest serial, no terminating NUL in GET_ID's answer.
+GUEST_SERIAL=virtq-blk-serial-020
 BACKEND_PID=
 QEMU_PID=
 GUEST_WORK=
@@ -122,7 +123,9 @@ vm_kill() {
 
 # vm_run SOCK CONSOLE QEMULOG SMP DEVPROPS APPEND: boot the guest, wait
 # for it to power off.  Returns qemu's status, or 124 after GUEST_TIMEOUT
-# seconds (the guest is killed).
+# seconds (the guest is killed).  VM_CHARDEV_OPTS is appended to the
+# chardev (",reconnect=1"); VM_HOOK, if set, is a command run every 0.2 s
+# while the guest runs.
 vm_run() {
 	local sock=$1 console=$2 qlog=$3 smp=$4 props=$5 append=$6 deadline rc
 	qemu-system-x86_64 -accel tcg -smp "$smp" -m "$GUEST_MEM" \
@@ -130,7 +133,7 @@ vm_run() {
 		-machine q35,memory-backend=mem \
 		-kernel "$KERNEL" -initrd "$INITRAMFS" \
 		-append "console=ttyS0 quiet loglevel=4 panic=-1 $append" \
-		-chardev "socket,id=vu0,path=$sock" \
+		-chardev "socket,id=vu0,path=$sock${VM_CHARDEV_OPTS:-}" \
 		-device "vhost-user-blk-pci,chardev=vu0${props:+,$props}" \
 		-nodefaults -no-user-config -display none -monitor none \
 		-serial "file:$console" -no-reboot >"$qlog" 2>&1 &
@@ -141,6 +144,7 @@ vm_run() {
 			vm_kill
 			return 124
 		fi
+		[ -n "${VM_HOOK:-}" ] && $VM_HOOK
 		sleep 0.2
 	done
 	wait "$QEMU_PID"
