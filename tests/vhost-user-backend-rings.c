@@ -8,7 +8,8 @@
  *    + a new kick fd restart the ring;
  *  - SET_VRING_ENABLE 0 pauses the ring (nothing served), 1 resumes it;
  *  - ADD_MEM_REG while the ring runs: buffers in the new region work;
- *    REM_MEM_REG: the old region keeps working;
+ *    REM_MEM_REG: the old region keeps working; removing and re-adding
+ *    the region that holds the rings pauses the ring, not the connection;
  *  - a new connection resumes the same rings at the index it is given
  *    (what QEMU does after a backend restart);
  *  - SET_CONFIG goes through the device's hook (accepted: GET_CONFIG shows
@@ -144,6 +145,14 @@ static void hotplug(struct tfe *fe)
 	close(fe->memfd2);
 	fe->mem2 = NULL;
 	fe->memfd2 = -1;
+
+	/* The region holding the rings goes and comes back (QEMU replaces a
+	 * region this way): the ring waits in between, then runs again. */
+	reg.region = tfe_region(fe);
+	TFE_OK(tfe_acked(fe, VU_REM_MEM_REG, &reg, sizeof(reg), NULL, 0));
+	CHECK_EQ(tfe_count_maps("vu-test-guest"), 1);	/* only ours */
+	TFE_OK(tfe_acked(fe, VU_ADD_MEM_REG, &reg, sizeof(reg), &fe->memfd, 1));
+	echo_in(fe, scratch(fe), "back");
 }
 
 static void config_and_status(struct tfe *fe)

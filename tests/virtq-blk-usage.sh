@@ -38,6 +38,15 @@ expect 1 "--serial" --socket "$dir/s" --image "$dir/disk.img" --serial 123456789
 expect 1 "smaller than one" --socket "$dir/s" --image "$dir/empty.img"
 echo notasocket >"$dir/file"
 expect 1 "not a socket" --socket "$dir/file" --image "$dir/disk.img"
+# A second instance on a live socket refuses it, the first keeps it.
+"$bin" --socket "$dir/live" --image "$dir/disk.img" 2>"$dir/first" &
+first=$!
+for _ in $(seq 100); do [ -S "$dir/live" ] && break; sleep 0.05; done
+expect 1 "another process" --socket "$dir/live" --image "$dir/disk.img"
+kill -TERM $first
+wait $first || { echo "FAIL: first instance did not exit cleanly"; fail=1; }
+[ -e "$dir/live" ] && { echo "FAIL: socket left behind"; fail=1; }
+
 "$bin" --help >"$dir/out" 2>&1 && grep -q -- "--read-only" "$dir/out" ||
 	{ echo "FAIL: --help"; fail=1; }
 exit $fail

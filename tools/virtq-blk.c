@@ -138,7 +138,10 @@ int main(int argc, char **argv)
 	}
 	r = virtq_vu_backend_listen(be, sock);
 	if (r < 0) {
-		if (r == -EEXIST)
+		if (r == -EADDRINUSE)
+			fprintf(stderr, "virtq-blk: cannot listen on '%s': another process is serving it\n",
+				sock);
+		else if (r == -EEXIST)
 			fprintf(stderr, "virtq-blk: cannot listen on '%s': it exists and is not a socket (remove it or pick another path)\n",
 				sock);
 		else

@@ -123,10 +123,11 @@ int virtq_vu_backend_create(struct virtq_vu_backend **out,
 void virtq_vu_backend_destroy(struct virtq_vu_backend *be);
 
 /*
- * Listen on a unix socket at @path.  A stale socket file there is
- * replaced; any other kind of file is not.  Returns 0, or -EBUSY (already
- * listening), -ENAMETOOLONG, -EEXIST (@path exists and is not a socket),
- * or -errno from socket() / bind() / listen().
+ * Listen on a unix socket at @path.  A stale socket file there (nobody
+ * accepts on it) is replaced; a live one or any other kind of file is not.
+ * Returns 0, or -EBUSY (already listening), -ENAMETOOLONG, -EEXIST (@path
+ * exists and is not a socket), -EADDRINUSE (another process listens
+ * there), or -errno from socket() / bind() / listen().
  */
 int virtq_vu_backend_listen(struct virtq_vu_backend *be, const char *path);
 

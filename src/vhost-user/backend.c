@@ -138,9 +138,16 @@ static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 				    &cfg.avail_addr) ||
 	    virtq_gmem_uaddr_to_gpa(be->gm, q->used_ua, virtq_used_size(q->num),
 				    &cfg.used_addr)) {
-		__virtq_vu_log(be, "queue %u: ring areas (size %u) are not inside the memory table; closing the connection",
-			       q->index, q->num);
-		return -EFAULT;
+		/*
+		 * Not fatal: a frontend replacing the region that holds the
+		 * rings sends REM_MEM_REG before the ADD_MEM_REG.  The ring
+		 * starts once a memory table holds it.
+		 */
+		if (!q->waiting)
+			__virtq_vu_log(be, "queue %u: ring areas (size %u) are not inside the memory table; the ring waits for one that holds them",
+				       q->index, q->num);
+		q->waiting = true;
+		return 0;
 	}
 	r = virtq_device_init(q->dev, virtq_device_mem_size(), &cfg);
 	if (r < 0) {
@@ -152,6 +159,7 @@ static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 	if (virtq_device_reclaim(q->dev, q->base) < 0)
 		__virtq_vu_log(be, "queue %u: guest says avail->idx is more than %u entries past %u; queue broken",
 			       q->index, q->num, q->base);
+	q->waiting = false;
 	q->features = be->acked;
 	q->event_fd = -1;
 	q->data = NULL;
@@ -202,6 +210,7 @@ static void queue_reset(struct virtq_vu_queue *q)
 	q->base = 0;
 	q->kicked = false;
 	q->enabled = false;
+	q->waiting = false;
 	close_fd(&q->kick_fd);
 	pthread_mutex_lock(&q->lock);
 	close_fd(&q->call_fd);
@@ -1036,14 +1045,25 @@ int virtq_vu_backend_listen(struct virtq_vu_backend *be, const char *path)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		unlink(path);
-	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			return -EEXIST;
+		}
+		/* Someone still answers there: not ours to take over. */
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			return -EADDRINUSE;
+		}
+		unlink(path);
+		close(fd);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, 4) < 0) {
 		r = -errno;

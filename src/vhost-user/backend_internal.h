@@ -38,6 +38,7 @@ struct virtq_vu_queue {
 	int kick_fd;
 	bool kicked;		/* a kick fd arrived since the last stop */
 	bool enabled;		/* SET_VRING_ENABLE */
+	bool waiting;		/* rings outside the memory table (logged) */
 
 	/* Running state. */
 	bool running;
