@@ -7,7 +7,8 @@
 #     Debian's <arch>-linux-gnu-gcc into $CROSS_B/<arch>, and run the tests
 #     under qemu-user (qemu-<arch> -L /usr/<arch>-linux-gnu) with tests/run
 #     (TEST_WRAPPER); the driver/device cross test runs VIRTQ_CROSS_CHAINS
-#     chains there.
+#     chains there, and VIRTQ_EMULATED=qemu-<arch> tells a test that it
+#     runs emulated (need-event-exhaustive sweeps one base instead of six).
 #  2. Ring interchange: tests/ring-interchange writes ring images on one
 #     architecture and reads them on the other (each arch <-> the host),
 #     and the images must be byte-identical.
@@ -18,7 +19,7 @@
 # if anything failed.  Variables (set by mk/cross.mk): CROSS_ARCHES, CROSS_B,
 # CROSS_TESTS, CROSS_PROGS, CROSS_TEST_TIMEOUT, VIRTQ_CROSS_CHAINS, MAKE.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 CROSS_ARCHES=${CROSS_ARCHES:-s390x aarch64}
 CROSS_B=${CROSS_B:-build-cross}
 CROSS_TEST_TIMEOUT=${CROSS_TEST_TIMEOUT:-1800}
@@ -27,7 +28,8 @@ JOBS=${CROSS_JOBS:-$(nproc)}
 if [ -z "${CROSS_TESTS+x}" ]; then
 	CROSS_TESTS=$(for f in tests/*.c; do [ -f "$f" ] && basename "$f" .c; done)
 fi
-CROSS_PROGS=${CROSS_PROGS:-}
+read -ra tests <<<"$CROSS_TESTS"
+read -ra progs <<<"${CROSS_PROGS:-}"
 export VIRTQ_CROSS_CHAINS=${VIRTQ_CROSS_CHAINS:-100000}
 
 scripts/install-deps cross build >&2 || exit 1
@@ -99,17 +101,17 @@ for arch in $CROSS_ARCHES; do
 		command -v "$tool" >/dev/null ||
 			{ result "$arch-tools" 1 "$tool not found (scripts/install-deps cross)"; continue 2; }
 	done
-	note "$arch: building the library, $(echo $CROSS_TESTS | wc -w) tests and $(echo $CROSS_PROGS | wc -w) programs with $cc into $b"
+	note "$arch: building the library, ${#tests[@]} tests and ${#progs[@]} programs with $cc into $b"
 	# Drop test programs left over from an earlier run with other tests.
 	if [ -d "$b/tests" ]; then
 		for t in "$b"/tests/*; do
 			[ -f "$t" ] || continue
-			case " $(echo $CROSS_TESTS) " in *" $(basename "$t") "*) ;; *) rm -f "$t" ;; esac
+			case " ${tests[*]} " in *" $(basename "$t") "*) ;; *) rm -f "$t" ;; esac
 		done
 	fi
 	targets=(lib)
-	for t in $CROSS_TESTS; do targets+=("$b/tests/$t"); done
-	for p in $CROSS_PROGS; do targets+=("$b/$p"); done
+	for t in "${tests[@]}"; do targets+=("$b/tests/$t"); done
+	for p in "${progs[@]}"; do targets+=("$b/$p"); done
 	log=$tmp/$arch-build.log
 	if ! "$MAKE" -s -j"$JOBS" B="$b" CC="$cc" AR="$arch-linux-gnu-ar" \
 			"${targets[@]}" >"$log" 2>&1; then
@@ -123,7 +125,7 @@ for arch in $CROSS_ARCHES; do
 
 	note "$arch: running the tests under $qemu (timeout ${CROSS_TEST_TIMEOUT}s each, VIRTQ_CROSS_CHAINS=$VIRTQ_CROSS_CHAINS)"
 	log=$tmp/$arch-run.log
-	B="$b" TEST_WRAPPER="$qemu" TEST_SCRIPTS=0 INTEGRATION=0 \
+	B="$b" TEST_WRAPPER="$qemu" TEST_SCRIPTS=0 INTEGRATION=0 VIRTQ_EMULATED="qemu-$arch" \
 		TEST_TIMEOUT="$CROSS_TEST_TIMEOUT" tests/run 2>&1 | sed "s/^/[$arch] /" | tee "$log"
 	sed -i "s/^\[$arch\] //" "$log"
 	count_run "$arch" "$log"

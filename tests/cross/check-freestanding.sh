@@ -12,7 +12,7 @@
 # Only the compiler's own freestanding headers are visible (-nostdinc plus
 # the compiler's include directory): an #include of a libc header fails.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ALLOW=tests/freestanding-allowed-symbols
 OUT=${FREESTANDING_B:-build-cross/freestanding}
 NM=llvm-nm
