@@ -112,6 +112,7 @@ struct virtq_driver {
 			bool event_idx;		/* VIRTQ_F_EVENT_IDX negotiated */
 			bool broken;		/* the device broke the protocol */
 			bool cb_armed;		/* callbacks enabled */
+			bool plain;		/* no translate, no cache hooks */
 		};
 		char hot_lines[VQ_HOT_BYTES];
 	};
@@ -377,6 +378,8 @@ int virtq_driver_init(struct virtq_driver *vq, size_t mem_len,
 	vq->cache_clean = cfg->cache_clean;
 	vq->cache_invalidate = cfg->cache_invalidate;
 	vq->opaque = cfg->opaque;
+	vq->plain = !cfg->translate && !cfg->cache_clean &&
+		    !cfg->cache_invalidate;
 
 	if (vq_map_area(vq, cfg->desc, virtq_desc_size(num), &vq->desc_dev) ||
 	    vq_map_area(vq, cfg->avail, virtq_avail_size(num), &vq->avail_dev) ||
@@ -535,7 +538,8 @@ static void vq_clean_sg(const struct virtq_driver *vq,
 }
 
 /* Record the chain at @head and stage it in the avail ring. */
-static void vq_commit(struct virtq_driver *vq, uint16_t head, uint16_t tail,
+static inline __attribute__((always_inline)) void
+vq_commit(struct virtq_driver *vq, uint16_t head, uint16_t tail,
 		      uint16_t next_free, uint32_t ndesc, bool indirect,
 		      uint32_t in_len, void *token)
 {
@@ -628,6 +632,61 @@ static int vq_add_direct(struct virtq_driver *vq,
 	return 0;
 }
 
+/*
+ * The common case in one pass: a direct chain, no translate or cache hook,
+ * enough free descriptors (so -ENOSPC cannot happen here and the errors
+ * are those of the general path, in its order).  Descriptors are written
+ * while the lists are checked; on -EINVAL nothing is committed, and what
+ * was written sits in free descriptors the device cannot reach.
+ */
+static int vq_add_plain(struct virtq_driver *vq,
+			const struct virtq_sg *out, unsigned int n_out,
+			const struct virtq_sg *in, unsigned int n_in,
+			void *token)
+{
+	struct virtq_desc *desc = vq->desc;
+	const struct vq_slot *slot = vq->slot;
+	uint16_t head = vq->free_head, idx = head, last = head;
+	uint64_t out_total = 0, in_total = 0;
+	unsigned int i;
+
+	for (i = 0; i < n_out; i++) {
+		uint32_t len = out[i].len;
+
+		if (!len)
+			return -EINVAL;
+		out_total += len;
+		desc[idx].addr = virtq_cpu_to_le64((uint64_t)(uintptr_t)out[i].addr);
+		desc[idx].len = virtq_cpu_to_le32(len);
+		desc[idx].flags = virtq_cpu_to_le16(VIRTQ_DESC_F_NEXT);
+		desc[idx].next = virtq_cpu_to_le16(slot[idx].next);
+		last = idx;
+		idx = slot[idx].next;
+	}
+	for (i = 0; i < n_in; i++) {
+		uint32_t len = in[i].len;
+
+		if (!len)
+			return -EINVAL;
+		in_total += len;
+		desc[idx].addr = virtq_cpu_to_le64((uint64_t)(uintptr_t)in[i].addr);
+		desc[idx].len = virtq_cpu_to_le32(len);
+		desc[idx].flags = virtq_cpu_to_le16(VIRTQ_DESC_F_NEXT |
+						    VIRTQ_DESC_F_WRITE);
+		desc[idx].next = virtq_cpu_to_le16(slot[idx].next);
+		last = idx;
+		idx = slot[idx].next;
+	}
+	/* Each total is below 2^32 * 2^32 segments: the sum cannot wrap. */
+	if (out_total + in_total > VQ_MAX_CHAIN_BYTES)
+		return -EINVAL;
+	desc[last].flags = virtq_cpu_to_le16(n_in ? VIRTQ_DESC_F_WRITE : 0);
+	desc[last].next = 0;
+	vq_commit(vq, head, last, idx, n_out + n_in, false,
+		  (uint32_t)in_total, token);
+	return 0;
+}
+
 int virtq_driver_add(struct virtq_driver *vq,
 		     const struct virtq_sg *out, unsigned int n_out,
 		     const struct virtq_sg *in, unsigned int n_in,
@@ -641,6 +700,11 @@ int virtq_driver_add(struct virtq_driver *vq,
 		return -EIO;
 	if (!token)
 		return -EINVAL;
+	/* Not indirect: no pool (ind_max 0), or segs outside its range. */
+	if (vq->plain && segs && segs <= vq->num_free &&
+	    (segs < vq->ind_min || segs > vq->ind_max) &&
+	    (out || !n_out) && (in || !n_in))
+		return vq_add_plain(vq, out, n_out, in, n_in, token);
 	r = vq_check_sg(out, n_out, in, n_in, &in_len);
 	if (r)
 		return r;
