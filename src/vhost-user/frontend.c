@@ -682,10 +682,9 @@ static int wait_poll(struct virtq_vu_frontend *fe, struct fe_queue *q,
 			cpu_relax();
 		}
 		int64_t t = now_ns();
+		bool last = deadline >= 0 && t >= deadline;
 
-		if (deadline >= 0 && t >= deadline)
-			return 0;
-		if (t < next_check)
+		if (!last && t < next_check)
 			continue;
 		next_check = t + 1000000;
 		struct pollfd p = { .fd = fe->sock, .events = POLLIN | POLLRDHUP };
@@ -696,6 +695,10 @@ static int wait_poll(struct virtq_vu_frontend *fe, struct fe_queue *q,
 			if (r < 0)
 				return r;
 		}
+		/* Time is up, but a closed socket seen at the end still
+		 * counts: the caller hears why, not just "timed out". */
+		if (last)
+			return 0;
 	}
 }
 
