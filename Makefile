@@ -85,7 +85,7 @@ $(PC_FILE): Makefile
 		'Version: $(VERSION)' 'Libs: -L$${libdir} -lvirtq' 'Libs.private: -pthread' \
 		'Cflags: -I$${includedir}' > $@
 
-$(B)/tests/%: tests/%.c tests/test.h $(STATIC_LIB)
+$(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests $< -o $@ $(STATIC_LIB) $(ALL_LDFLAGS) $(PROG_LIBS)
 
