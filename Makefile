@@ -53,6 +53,19 @@ PROG_LIBS	= $(LIBS_$(notdir $@))
 TEST_TIMEOUT	?= 300
 INTEGRATION	?= 1
 
+# virtq-blk needs liburing: on a fresh machine install the build packages
+# from Debian before anything builds (scripts/install-deps says what it
+# could not do and how to fix it).
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+ifeq ($(wildcard /usr/include/liburing.h),)
+$(info libvirtq: liburing-dev missing, running scripts/install-deps build)
+DEPS_STATUS := $(shell scripts/install-deps build >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error liburing-dev is missing and could not be installed: run 'scripts/install-deps build' as root (or apt-get install liburing-dev))
+endif
+endif
+endif
+
 .PHONY: all lib tests tools examples check check-unit check-asan check-tsan \
 	demo install clean
 .DEFAULT_GOAL := all
