@@ -119,18 +119,24 @@ static void hotplug(struct tfe *fe)
 {
 	struct vu_mem_single reg = { 0 };
 
+	/* The region starts 8 KiB + 100 bytes into its memfd. */
+	const size_t off = 8192 + 100;
+	char *base;
+
 	fe->mem2_size = 64 * 1024;
 	fe->gpa2 = 1ull << 36;
 	fe->memfd2 = memfd_create("vu-test-guest2", MFD_CLOEXEC);
 	CHECK(fe->memfd2 >= 0);
-	CHECK_EQ(ftruncate(fe->memfd2, (off_t)fe->mem2_size), 0);
-	fe->mem2 = mmap(NULL, fe->mem2_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			fe->memfd2, 0);
-	CHECK(fe->mem2 != MAP_FAILED);
+	CHECK_EQ(ftruncate(fe->memfd2, (off_t)(off + fe->mem2_size)), 0);
+	base = mmap(NULL, off + fe->mem2_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fe->memfd2, 0);
+	CHECK(base != MAP_FAILED);
+	fe->mem2 = base + off;
 	reg.region = (struct vu_mem_region){
 		.guest_phys_addr = fe->gpa2,
 		.memory_size = fe->mem2_size,
 		.userspace_addr = (uint64_t)(uintptr_t)fe->mem2,
+		.mmap_offset = off,
 	};
 	/* Added while the ring runs; buffers there work at once. */
 	TFE_OK(tfe_acked(fe, VU_ADD_MEM_REG, &reg, sizeof(reg), &fe->memfd2, 1));
@@ -141,7 +147,7 @@ static void hotplug(struct tfe *fe)
 	TFE_OK(tfe_acked(fe, VU_REM_MEM_REG, &reg, sizeof(reg), &fe->memfd2, 1));
 	CHECK_EQ(tfe_count_maps("vu-test-guest2"), 1);
 	echo_in(fe, scratch(fe), "after");
-	munmap(fe->mem2, fe->mem2_size);
+	munmap(base, off + fe->mem2_size);
 	close(fe->memfd2);
 	fe->mem2 = NULL;
 	fe->memfd2 = -1;

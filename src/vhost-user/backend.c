@@ -273,21 +273,24 @@ static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
 		return bad(be, m, "region at guest 0x%llx: offset 0x%llx + size 0x%llx is past the end of its file (0x%llx bytes)",
 			   (unsigned long long)gpa, (unsigned long long)off,
 			   (unsigned long long)size, (unsigned long long)st.st_size);
-	p = mmap(NULL, off + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* Map from the page holding @off, not from 0: only what is used. */
+	uint64_t delta = off & (uint64_t)(sysconf(_SC_PAGESIZE) - 1);
+
+	p = mmap(NULL, delta + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)(off - delta));
 	if (p == MAP_FAILED)
 		return bad(be, m, "cannot map region at guest 0x%llx: %s",
 			   (unsigned long long)gpa, strerror(errno));
-	*out = (struct vu_map){ .base = p, .len = off + size, .gpa = gpa,
-				.size = size, .uaddr = ua };
+	*out = (struct vu_map){ .base = p, .len = delta + size, .delta = delta,
+				.gpa = gpa, .size = size, .uaddr = ua };
 	return 0;
 }
 
-static int gmem_add_map(struct virtq_gmem *gm, const struct vu_map *mp,
-			uint64_t off)
+static int gmem_add_map(struct virtq_gmem *gm, const struct vu_map *mp)
 {
 	struct virtq_gmem_region r = {
 		.gpa = mp->gpa, .size = mp->size,
-		.hva = (char *)mp->base + off, .uaddr = mp->uaddr,
+		.hva = (char *)mp->base + mp->delta, .uaddr = mp->uaddr,
 	};
 
 	return virtq_gmem_add(gm, &r);
@@ -317,7 +320,7 @@ static int h_set_mem_table(struct virtq_vu_backend *be, struct vu_msg *m)
 		r = map_region(be, m, reg, m->fds[done], maps, done, &maps[done]);
 		if (r < 0)
 			goto err;
-		r = gmem_add_map(gm, &maps[done], reg->mmap_offset);
+		r = gmem_add_map(gm, &maps[done]);
 		if (r < 0) {
 			done++;
 			r = bad(be, m, "region %u rejected by the map (%s)", done - 1,
@@ -355,7 +358,7 @@ static int h_add_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 		return r;
 	/* Rings stop while the map changes under them. */
 	stop_all(be);
-	r = gmem_add_map(be->gm, &mp, reg->mmap_offset);
+	r = gmem_add_map(be->gm, &mp);
 	if (r < 0) {
 		munmap(mp.base, mp.len);
 		return bad(be, m, "region rejected by the map (%s)", strerror(-r));

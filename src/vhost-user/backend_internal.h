@@ -22,7 +22,8 @@
 
 struct vu_map {
 	void *base;		/* mmap() result */
-	size_t len;		/* mapped bytes (mmap_offset + size) */
+	size_t len;		/* mapped bytes (delta + size) */
+	uint64_t delta;		/* mmap_offset within its page: region start */
 	uint64_t gpa, size, uaddr;
 };
 
