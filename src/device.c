@@ -263,7 +263,8 @@ static inline int read_desc(const struct vqd *d, const struct table *t,
 }
 
 /* Append one buffer descriptor to the chain's iovecs. */
-static inline int add_buf(const struct vqd *d, struct virtq_chain *c,
+static inline __attribute__((always_inline)) int
+add_buf(const struct vqd *d, struct virtq_chain *c,
 			  const struct dcopy *dc, struct acc *a)
 {
 	bool write = dc->flags & VIRTQ_DESC_F_WRITE;
@@ -384,11 +385,48 @@ static int walk_table(const struct vqd *d, struct virtq_chain *c,
 	}
 }
 
+/*
+ * walk_table() for the main descriptor table, the common case, with the
+ * table's pointer and length known (checked at init): the same checks in
+ * the same order, and the loop and add_buf() inlined into pop.
+ */
+static inline __attribute__((always_inline)) int
+walk_main(const struct vqd *d, struct virtq_chain *c, uint32_t i)
+{
+	const struct virtq_desc *desc = d->desc;
+	uint32_t num = d->num, count = 0;
+	struct acc a = { 0, false };
+	struct dcopy dc;
+	int ret;
+
+	for (;;) {
+		const struct virtq_desc *s = &desc[i];
+
+		if (++count > num)
+			return -ELOOP;
+		/* Relaxed: each field read exactly once; ordering comes
+		 * from the acquire of avail->idx (P1). */
+		dc.addr = virtq_le64(virtq_load_relaxed(&s->addr));
+		dc.len = virtq_le32(virtq_load_relaxed(&s->len));
+		dc.flags = virtq_le16(virtq_load_relaxed(&s->flags));
+		dc.next = virtq_le16(virtq_load_relaxed(&s->next));
+		c->ndesc = (uint16_t)count;	/* count <= num <= 32768 */
+		if (dc.flags & VIRTQ_DESC_F_INDIRECT)
+			return walk_indirect(d, c, &dc, &a);
+		ret = add_buf(d, c, &dc, &a);
+		if (ret)
+			return ret;
+		if (!(dc.flags & VIRTQ_DESC_F_NEXT))
+			return 0;
+		if (dc.next >= num)
+			return -ERANGE;
+		i = dc.next;
+	}
+}
+
 int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
 {
 	struct vqd *d = D(vq);
-	struct table t;
-	struct acc a = { 0, false };
 	uint16_t head;
 	int ret;
 
@@ -415,10 +453,7 @@ int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
 		return -ERANGE;
 	d->inflight++;
 
-	t.host = d->desc;
-	t.gpa = d->desc_addr;
-	t.len = d->num;
-	ret = walk_table(d, c, &t, head, &a, false);
+	ret = walk_main(d, c, head);
 	return ret ? ret : 1;
 }
 
