@@ -60,10 +60,22 @@ struct vqd {
 	bool notify_enabled;
 	bool broken;
 	uint32_t inflight;		/* popped (head < num), not yet pushed */
+
+	/*
+	 * The guest memory region the last buffer fell in, copied: the map
+	 * is read-only while queues use it (gmem.h), and init / restore
+	 * clear the copy.  Consecutive buffers nearly always share a region,
+	 * so most lookups are a subtraction and two compares instead of a
+	 * binary search.  rc_size == 0: nothing cached.
+	 */
+	uint64_t rc_gpa, rc_size;
+	char *rc_hva;
 };
 
 _Static_assert(offsetof(struct vqd, last_avail) % CACHELINE == 0,
 	       "hot state starts a cache line");
+_Static_assert(sizeof(struct vqd) - offsetof(struct vqd, last_avail) <= CACHELINE,
+	       "hot state fits one cache line");
 
 static inline struct vqd *D(struct virtq_device *vq)
 {
@@ -262,9 +274,38 @@ static inline int read_desc(const struct vqd *d, const struct table *t,
 	return 0;
 }
 
+/* Host pointer for a buffer wholly inside one region, or NULL. */
+static void *buf_ptr_slow(struct vqd *d, uint64_t gpa, uint32_t len)
+{
+	const struct virtq_gmem_region *r;
+	int i = __virtq_gmem_find(d->gmem, gpa);
+	uint64_t off;
+
+	if (i < 0)
+		return NULL;
+	r = &d->gmem->r[i];
+	off = gpa - r->gpa;	/* gpa >= r->gpa: no wrap */
+	if (len > r->size - off)
+		return NULL;
+	d->rc_gpa = r->gpa;
+	d->rc_size = r->size;
+	d->rc_hva = r->hva;
+	return (char *)r->hva + off;
+}
+
+static inline void *buf_ptr(struct vqd *d, uint64_t gpa, uint32_t len)
+{
+	/* A gpa below the cached region wraps off past rc_size: a miss. */
+	uint64_t off = gpa - d->rc_gpa;
+
+	if (off < d->rc_size && len <= d->rc_size - off)
+		return d->rc_hva + off;
+	return buf_ptr_slow(d, gpa, len);
+}
+
 /* Append one buffer descriptor to the chain's iovecs. */
 static inline __attribute__((always_inline)) int
-add_buf(const struct vqd *d, struct virtq_chain *c,
+add_buf(struct vqd *d, struct virtq_chain *c,
 			  const struct dcopy *dc, struct acc *a)
 {
 	bool write = dc->flags & VIRTQ_DESC_F_WRITE;
@@ -283,7 +324,7 @@ add_buf(const struct vqd *d, struct virtq_chain *c,
 		return -EOVERFLOW;
 
 	/* Common case: the buffer lies in one region. */
-	p = __virtq_gmem_ptr(d->gmem, dc->addr, dc->len);
+	p = buf_ptr(d, dc->addr, dc->len);
 	if (p) {
 		if (used >= c->iov_cap)
 			return -ENOBUFS;
@@ -314,12 +355,12 @@ static inline void count_desc(struct virtq_chain *c)
 		c->ndesc++;
 }
 
-static int walk_table(const struct vqd *d, struct virtq_chain *c,
+static int walk_table(struct vqd *d, struct virtq_chain *c,
 		      const struct table *t, uint32_t first, struct acc *a,
 		      bool in_indirect);
 
 /* @id is the descriptor that points at an indirect table. */
-static int walk_indirect(const struct vqd *d, struct virtq_chain *c,
+static int walk_indirect(struct vqd *d, struct virtq_chain *c,
 			 const struct dcopy *id, struct acc *a)
 {
 	struct table t;
@@ -353,7 +394,7 @@ static int walk_indirect(const struct vqd *d, struct virtq_chain *c,
  * Follow a chain from entry @first of table @t.  A chain may hold at most
  * t->len descriptors: one more means it loops.
  */
-static int walk_table(const struct vqd *d, struct virtq_chain *c,
+static int walk_table(struct vqd *d, struct virtq_chain *c,
 		      const struct table *t, uint32_t first, struct acc *a,
 		      bool in_indirect)
 {
@@ -391,7 +432,7 @@ static int walk_table(const struct vqd *d, struct virtq_chain *c,
  * the same order, and the loop and add_buf() inlined into pop.
  */
 static inline __attribute__((always_inline)) int
-walk_main(const struct vqd *d, struct virtq_chain *c, uint32_t i)
+walk_main(struct vqd *d, struct virtq_chain *c, uint32_t i)
 {
 	const struct virtq_desc *desc = d->desc;
 	uint32_t num = d->num, count = 0;
@@ -611,6 +652,7 @@ bool virtq_device_is_broken(const struct virtq_device *vq)
 /* Forget what we believe about shared fields we write. */
 static void reset_shadows(struct vqd *d)
 {
+	d->rc_size = 0;		/* the region cache too */
 	d->used_flags_known = false;
 	d->avail_event_known = false;
 	d->notify_enabled = true;
