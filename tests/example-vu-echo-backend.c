@@ -27,7 +27,9 @@ int main(void)
 	pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		execl(bin, bin, path, (char *)NULL);
+		char *args[] = { bin, path, NULL };
+
+		test_execv(bin, args);
 		_exit(127);
 	}
 	tfe_init(&fe, path, 1 << 20);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TEST_SKIP 77
 
@@ -59,6 +60,32 @@ static inline unsigned long test_scale(unsigned long n)
 	if (san && !strcmp(san, "asan"))
 		return n / 5 ? n / 5 : 1;
 	return n;
+}
+
+/*
+ * Replace this process with a program of the build ($B/bin/..., $B/examples/...),
+ * run through $TEST_WRAPPER when that is set: make check-cross runs the
+ * tests under an emulator ("qemu-s390x -L /usr/s390x-linux-gnu"), and a
+ * program a test starts is built for the same target.  @argv[0] is
+ * replaced by @bin.  Returns only if the exec failed.
+ */
+static inline void test_execv(const char *bin, char *const argv[])
+{
+	const char *w = getenv("TEST_WRAPPER");
+	char *args[64], buf[512], *save = NULL;
+	int n = 0;
+
+	if (w && *w) {
+		snprintf(buf, sizeof(buf), "%s", w);
+		for (char *t = strtok_r(buf, " ", &save); t && n < 32;
+		     t = strtok_r(NULL, " ", &save))
+			args[n++] = t;
+	}
+	args[n++] = (char *)bin;
+	for (int i = 1; argv[0] && argv[i] && n < 63; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	execvp(args[0], args);
 }
 
 #endif /* VIRTQ_TEST_H */

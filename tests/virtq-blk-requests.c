@@ -65,7 +65,7 @@ static pid_t start_blk(const char *extra1, const char *extra2)
 		const char *argv[] = { bin, "--socket", sock_path, "--image", img_path,
 				       "--serial", SERIAL, extra1, extra2, NULL };
 
-		execv(bin, (char **)argv);
+		test_execv(bin, (char **)argv);
 		_exit(127);
 	}
 	return pid;
