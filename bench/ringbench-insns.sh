@@ -36,6 +36,7 @@ if [ ! -x "$bin" ]; then
 	echo "ringbench-insns: $bin is missing; run: make B=$B tools" >&2
 	exit 2
 fi
+command -v valgrind >/dev/null || scripts/install-deps bench >&2
 if ! command -v valgrind >/dev/null; then
 	echo "ringbench-insns: valgrind is not installed (apt-get install valgrind); no instruction counts"
 	exit 0
