@@ -59,14 +59,11 @@ static pid_t start_blk(const char *extra1, const char *extra2)
 		exit(TEST_SKIP);
 	}
 	unlink(sock_path);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
+	{
 		const char *argv[] = { bin, "--socket", sock_path, "--image", img_path,
 				       "--serial", SERIAL, extra1, extra2, NULL };
 
-		test_execv(bin, (char **)argv);
-		_exit(127);
+		pid = tfe_spawn((char **)argv);
 	}
 	return pid;
 }
@@ -459,9 +456,19 @@ static void two_queues(void)
 	stop_blk(pid);
 }
 
+static char tmp_dir[] = "/tmp/vblk-req-XXXXXX";
+
+/* Also after a failed CHECK (exit(1)): no files left behind. */
+static void cleanup(void)
+{
+	unlink(img_path);
+	unlink(sock_path);
+	rmdir(tmp_dir);
+}
+
 int main(void)
 {
-	char dir[] = "/tmp/vblk-req-XXXXXX";
+	char *dir = tmp_dir;
 	struct tfe *fe;
 	pid_t pid;
 	int fd;
@@ -469,6 +476,7 @@ int main(void)
 	CHECK(mkdtemp(dir));
 	snprintf(img_path, sizeof(img_path), "%s/disk.img", dir);
 	snprintf(sock_path, sizeof(sock_path), "%s/sock", dir);
+	atexit(cleanup);
 	fill(shadow, IMG_SIZE);
 	fd = open(img_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	CHECK(fd >= 0);

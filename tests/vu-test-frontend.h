@@ -12,6 +12,8 @@
 
 #include <dirent.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,24 @@ static inline int tfe_count_maps(const char *name)
 			n++;
 	fclose(f);
 	return n;
+}
+
+/*
+ * Run @argv[0] (a program of the build) in a child that dies with this
+ * process, so a failed CHECK leaves nothing running; test_execv() adds
+ * $TEST_WRAPPER for cross runs.
+ */
+static inline pid_t tfe_spawn(char *const argv[])
+{
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		test_execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
 }
 
 static inline int tfe_connect(const char *path)
