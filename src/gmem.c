@@ -34,22 +34,6 @@ void virtq_gmem_destroy(struct virtq_gmem *gm)
 	free(gm);
 }
 
-/* First region index whose gpa is > @gpa (insertion point). */
-static unsigned int upper_bound(const struct virtq_gmem *gm, uint64_t gpa)
-{
-	unsigned int lo = 0, hi = gm->n;
-
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (gm->r[mid].gpa <= gpa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static int grow(struct virtq_gmem *gm)
 {
 	struct virtq_gmem_region *r;
@@ -83,7 +67,7 @@ int virtq_gmem_add(struct virtq_gmem *gm, const struct virtq_gmem_region *nr)
 	if (nr->size > UINTPTR_MAX - (uintptr_t)nr->hva)
 		return -EINVAL;
 
-	pos = upper_bound(gm, nr->gpa);
+	pos = __virtq_gmem_upper_bound(gm, nr->gpa);
 	/* The region before must end at or below our start... */
 	if (pos > 0) {
 		const struct virtq_gmem_region *p = &gm->r[pos - 1];

@@ -22,11 +22,9 @@ struct virtq_gmem {
 	unsigned int cap;
 };
 
-/*
- * Index of the region holding @gpa, or -1.  Binary search for the last
- * region starting at or below gpa, then one bounds check.
- */
-static inline int __virtq_gmem_find(const struct virtq_gmem *gm, uint64_t gpa)
+/* First region index whose gpa is > @gpa (binary search; insertion point). */
+static inline unsigned int __virtq_gmem_upper_bound(const struct virtq_gmem *gm,
+						    uint64_t gpa)
 {
 	unsigned int lo = 0, hi = gm->n;
 
@@ -38,6 +36,17 @@ static inline int __virtq_gmem_find(const struct virtq_gmem *gm, uint64_t gpa)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/*
+ * Index of the region holding @gpa, or -1: the last region starting at or
+ * below gpa, then one bounds check.
+ */
+static inline int __virtq_gmem_find(const struct virtq_gmem *gm, uint64_t gpa)
+{
+	unsigned int lo = __virtq_gmem_upper_bound(gm, gpa);
+
 	if (lo == 0)
 		return -1;
 	lo--;
