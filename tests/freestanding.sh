@@ -16,20 +16,7 @@ CC=${CC:-cc}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-# allowed TARGET SYMBOL: is SYMBOL in the allow-list for TARGET?
-allowed() {
-	local target=$1 sym=$2 s pats p pat
-	[ -f "$ALLOW" ] || return 1
-	while read -r s pats _; do
-		[ "$s" = "$sym" ] || continue
-		IFS=, read -ra p <<<"$pats"
-		for pat in "${p[@]}"; do
-			# shellcheck disable=SC2254
-			case $target in $pat) return 0 ;; esac
-		done
-	done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$ALLOW")
-	return 1
-}
+. tests/lib/freestanding-allowed.bash
 
 # The compiler under test, then the other family if it is installed.
 compilers=("$CC")
@@ -63,7 +50,7 @@ for cc in "${compilers[@]}"; do
 		syms=$(nm -u "$obj" | awk '{ print $NF }' | sort -u | tr '\n' ' ')
 		echo "$target $o ($cc): undefined symbols: ${syms:-none}"
 		for s in $syms; do
-			if ! allowed "$target" "$s"; then
+			if ! freestanding_allowed "$target" "$s"; then
 				echo "FAIL $cc $o: needs $s, not allowed for $target" \
 					"in $ALLOW (remove the use from src/driver.c," \
 					"or add it there with the reason)"

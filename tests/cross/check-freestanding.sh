@@ -46,19 +46,7 @@ for tool in $NM $LD riscv64-linux-gnu-gcc arm-none-eabi-gcc clang; do
 	break
 done
 
-# allowed TARGET SYMBOL: is SYMBOL in the allow-list for TARGET?
-allowed() {
-	local target=$1 sym=$2 s pats p
-	while read -r s pats _; do
-		[ "$s" = "$sym" ] || continue
-		IFS=, read -ra p <<<"$pats"
-		for pat in "${p[@]}"; do
-			# shellcheck disable=SC2254
-			case $target in $pat) return 0 ;; esac
-		done
-	done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$ALLOW")
-	return 1
-}
+. tests/lib/freestanding-allowed.bash
 
 want=("$@")
 bad=0
@@ -103,7 +91,7 @@ for t in "${TARGETS[@]}"; do
 	list=() unexpected=()
 	while read -r sym; do
 		[ -n "$sym" ] || continue
-		if allowed "$name" "$sym"; then
+		if freestanding_allowed "$name" "$sym"; then
 			list+=("$sym")
 		else
 			list+=("$sym(NOT ALLOWED)")
