@@ -91,7 +91,9 @@ $(SHARED_LIB): $(LIB_OBJS) src/libvirtq.map
 	ln -sf $(notdir $@) $(B)/$(SONAME)
 	ln -sf $(SONAME) $(B)/libvirtq.so
 
-$(PC_FILE): Makefile
+# Rewritten every time: it carries PREFIX, which make install may change.
+.PHONY: $(PC_FILE)
+$(PC_FILE):
 	@mkdir -p $(dir $@)
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 		'Name: libvirtq' 'Description: VIRTIO split virtqueues, driver and device side' \
