@@ -498,6 +498,28 @@ int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
 	return ret ? ret : 1;
 }
 
+int virtq_device_walk(struct virtq_device *vq, uint16_t head,
+		      struct virtq_chain *c)
+{
+	struct vqd *d = D(vq);
+	int ret;
+
+	if (d->broken)
+		return -EIO;
+	c->head = head;
+	c->ndesc = 0;
+	c->n_out = c->n_in = 0;
+	c->out_len = c->in_len = 0;
+	c->indirect = false;
+	if (head >= d->num)
+		return -ERANGE;
+	/* No acquire needed: the chain was made available (and popped by
+	 * the previous server of the ring) before the control messages
+	 * that restarted it; every descriptor is still read once. */
+	ret = walk_main(d, c, head);
+	return ret ? ret : 1;
+}
+
 /* ---- returning chains ------------------------------------------------- */
 
 int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)

@@ -143,6 +143,21 @@ int virtq_device_init(struct virtq_device *vq, size_t mem_len,
 int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c);
 
 /*
+ * Walk the chain at @head into @c as pop does, without consuming an avail
+ * entry and without counting it in flight: for resubmitting a chain that
+ * was popped before a restart (vhost-user inflight tracking) and is
+ * already counted in flight by virtq_device_reclaim().
+ *
+ * Returns 1 (a valid chain is in @c), or the errors of virtq_device_pop
+ * with the same meaning: -ERANGE (@head or a next index out of range),
+ * -ELOOP, -EOPNOTSUPP, -EBADMSG, -E2BIG, -EMLINK, -EPROTO, -EILSEQ,
+ * -EOVERFLOW, -EFAULT, -ENOBUFS, -EIO (the queue is broken; c->head not
+ * set).  Except for -EIO, c->head is @head; push it back (len 0) on error.
+ */
+int virtq_device_walk(struct virtq_device *vq, uint16_t head,
+		      struct virtq_chain *c);
+
+/*
  * Write a used entry (head, len) into the next used slot.  Not visible to
  * the driver until virtq_device_flush().  Entries may be pushed in any order.
  *

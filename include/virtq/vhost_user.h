@@ -220,6 +220,21 @@ int virtq_vu_queue_set_event_fd(struct virtq_vu_queue *q, int fd);
  */
 int virtq_vu_queue_notify(struct virtq_vu_queue *q);
 
+/*
+ * Pop / push through the backend so that inflight I/O tracking works
+ * (INFLIGHT_SHMFD: QEMU's shared region, split queues): after a backend
+ * restart, pop first returns the chains that were in flight when the
+ * previous backend died, oldest first (walked again with
+ * virtq_device_walk), then new avail entries.  Without a region they are
+ * virtq_device_pop / virtq_device_push.  With one, push also publishes
+ * the entry (virtq_device_flush), so a crash loses no completion;
+ * flush + virtq_vu_queue_notify afterwards as usual.
+ * Returns and errors: those of virtq_device_pop / virtq_device_walk, and
+ * of virtq_device_push / virtq_device_flush.
+ */
+int virtq_vu_queue_pop(struct virtq_vu_queue *q, struct virtq_chain *c);
+int virtq_vu_queue_push(struct virtq_vu_queue *q, uint16_t head, uint32_t len);
+
 /* Signal the ring's error fd (SET_VRING_ERR), e.g. on a broken queue. */
 void virtq_vu_queue_error(struct virtq_vu_queue *q);
 

@@ -111,6 +111,7 @@ static void queue_stop(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 		__virtq_vu_queue_thread_stop(q);
 	if (be->ops->queue_stop)
 		be->ops->queue_stop(be->opaque, q);
+	__virtq_vu_inflight_stop(q);
 	q->base = virtq_device_last_avail(q->dev);
 	q->running = false;
 	q->data = NULL;
@@ -156,7 +157,10 @@ static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 		return r;
 	}
 	/* A guest that ran the avail index far ahead only breaks its queue. */
-	if (virtq_device_reclaim(q->dev, q->base) < 0)
+	r = __virtq_vu_inflight_start(q);
+	if (r < 0)
+		return r;
+	if (virtq_device_is_broken(q->dev))
 		__virtq_vu_log(be, "queue %u: guest says avail->idx is more than %u entries past %u; queue broken",
 			       q->index, q->num, q->base);
 	q->waiting = false;
@@ -737,14 +741,6 @@ static int h_set_config(struct virtq_vu_backend *be, struct vu_msg *m)
 	return 0;
 }
 
-/* Bytes of QEMU's split-queue inflight region for one queue. */
-static size_t inflight_queue_size(uint32_t queue_size)
-{
-	/* 16-byte header (features, version, desc_num, last_batch_head,
-	 * used_idx), then one 16-byte DescStateSplit per descriptor. */
-	return virtq_align_up(16 + (size_t)16 * queue_size, 64);
-}
-
 static int inflight_check(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	const struct vu_inflight *in = &m->p.inflight;
@@ -760,6 +756,8 @@ static int inflight_check(struct virtq_vu_backend *be, struct vu_msg *m)
 
 static void inflight_unmap(struct virtq_vu_backend *be)
 {
+	/* Running rings write into the region. */
+	stop_all(be);
 	if (be->inflight)
 		munmap(be->inflight, be->inflight_len);
 	be->inflight = NULL;
@@ -776,7 +774,7 @@ static int h_get_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	r = inflight_check(be, m);
 	if (r < 0)
 		return r;
-	len = inflight_queue_size(in->queue_size) * in->num_queues;
+	len = __virtq_vu_inflight_queue_size(in->queue_size) * in->num_queues;
 	fd = memfd_create("virtq-inflight", MFD_CLOEXEC);
 	if (fd < 0)
 		return bad(be, m, "memfd_create: %s", strerror(errno));
@@ -792,6 +790,8 @@ static int h_get_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	inflight_unmap(be);
 	be->inflight = p;
 	be->inflight_len = len;
+	be->inflight_nq = in->num_queues;
+	be->inflight_qsize = in->queue_size;
 	in->mmap_size = len;
 	in->mmap_offset = 0;
 	r = reply(be, m, in, sizeof(*in), &fd, 1);
@@ -811,7 +811,7 @@ static int h_set_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	r = inflight_check(be, m);
 	if (r < 0)
 		return r;
-	need = (uint64_t)inflight_queue_size(in->queue_size) * in->num_queues;
+	need = (uint64_t)__virtq_vu_inflight_queue_size(in->queue_size) * in->num_queues;
 	if (in->mmap_size < need || in->mmap_size > (uint64_t)SIZE_MAX / 2)
 		return bad(be, m, "size %llu, %u queues of %u need %llu",
 			   (unsigned long long)in->mmap_size, in->num_queues,
@@ -834,6 +834,8 @@ static int h_set_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	inflight_unmap(be);
 	be->inflight = p;
 	be->inflight_len = in->mmap_size;
+	be->inflight_nq = in->num_queues;
+	be->inflight_qsize = in->queue_size;
 	return 0;
 }
 

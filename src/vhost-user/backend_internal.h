@@ -53,6 +53,12 @@ struct virtq_vu_queue {
 	int call_fd;
 	int err_fd;
 
+	/* Inflight tracking (inflight.c), set at start; NULL: none. */
+	struct vu_inflight_split *infl;
+	uint64_t infl_counter;		/* next counter to give a popped head */
+	uint16_t *resub;		/* heads to resubmit, in counter order */
+	uint32_t nresub, resub_pos;
+
 	/* Runner. */
 	bool has_thread;
 	pthread_t thread;
@@ -88,12 +94,24 @@ struct virtq_vu_backend {
 
 	void *inflight;		/* GET/SET_INFLIGHT_FD region */
 	size_t inflight_len;
+	uint32_t inflight_nq;	/* queues in it */
+	uint32_t inflight_qsize; /* queue size it was laid out for */
 
 	struct virtq_vu_queue q[];
 };
 
 __attribute__((format(printf, 2, 3)))
 void __virtq_vu_log(struct virtq_vu_backend *be, const char *fmt, ...);
+
+/*
+ * Inflight tracking: at ring start, take over the ring (reclaim) with
+ * the inflight region's content when there is one.  Returns 0 (queue
+ * started; possibly broken by the guest), or -EPROTO (the region is
+ * corrupt; logged).
+ */
+int __virtq_vu_inflight_start(struct virtq_vu_queue *q);
+void __virtq_vu_inflight_stop(struct virtq_vu_queue *q);
+size_t __virtq_vu_inflight_queue_size(uint32_t queue_size);
 
 /* Runner hooks used by backend.c when be->runner is set. */
 int __virtq_vu_queue_thread_start(struct virtq_vu_queue *q);

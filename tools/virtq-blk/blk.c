@@ -161,7 +161,7 @@ static void complete(struct blk_queue *bq, struct blk_req *req)
 	 * reuse one buffer on two queues (two of our threads) with only its
 	 * own ordering in between, which no tool in this process can see. */
 	virtq_store_relaxed(req->status_ptr, req->status);
-	if (virtq_device_push(bq->vq, req->head, len) == 0)
+	if (virtq_vu_queue_push(bq->q, req->head, len) == 0)
 		bq->pushed++;
 	req->next_free = bq->free;
 	bq->free = req;
@@ -483,7 +483,7 @@ static void serve(struct blk_queue *bq, struct blk_req *req,
 	if (c->in_len < 1 || !n_in) {
 		/* Nowhere to put a status: give the chain back empty. */
 		qlog(bq, "request %u: no device-writable status byte", c->head);
-		if (virtq_device_push(bq->vq, c->head, 0) == 0)
+		if (virtq_vu_queue_push(bq->q, c->head, 0) == 0)
 			bq->pushed++;
 		req->next_free = bq->free;
 		bq->free = req;
@@ -511,7 +511,7 @@ static void process(struct blk_queue *bq)
 		while (bq->free) {
 			struct blk_req *req = bq->free;
 			struct virtq_chain c = { .iov = req->iov, .iov_cap = IOV_CAP };
-			int r = virtq_device_pop(bq->vq, &c);
+			int r = virtq_vu_queue_pop(bq->q, &c);
 
 			if (r == 0)
 				break;
@@ -525,7 +525,7 @@ static void process(struct blk_queue *bq)
 			if (r < 0) {
 				qlog(bq, "chain %u rejected (%s)", c.head, strerror(-r));
 				if (c.head < virtq_device_size(bq->vq) &&
-				    virtq_device_push(bq->vq, c.head, 0) == 0)
+				    virtq_vu_queue_push(bq->q, c.head, 0) == 0)
 					bq->pushed++;
 				continue;
 			}
