@@ -148,7 +148,9 @@ int main(void)
 	TFE_OK(tfi_set(&fe, ifd, QSIZE, size));
 	tfe_queue(&fe, 0, QSIZE);
 
+	pthread_mutex_lock(&dev.lock);
 	dev.complete = 1u << 0 | 1u << 3;
+	pthread_mutex_unlock(&dev.lock);
 	offer(&fe, 0);
 	offer(&fe, 1);
 	expect(&fe, 0);
@@ -181,14 +183,18 @@ int main(void)
 	expect(&fe, 2);
 	CHECK_EQ(tfe_wait(&fe, 0, QUIET_MS), -ETIMEDOUT);
 	CHECK_EQ(nseen(), 2);
+	pthread_mutex_lock(&dev.lock);
 	CHECK_EQ(dev.seen[0], 1);
 	CHECK_EQ(dev.seen[1], 2);
+	pthread_mutex_unlock(&dev.lock);
 
 	/* New requests continue at avail index 4. */
 	offer(&fe, 4);
 	expect(&fe, 4);
 	CHECK_EQ(nseen(), 3);
+	pthread_mutex_lock(&dev.lock);
 	CHECK_EQ(dev.seen[2], 4);
+	pthread_mutex_unlock(&dev.lock);
 	CHECK_EQ(used_idx(&fe), 5);
 
 	virtq_vu_backend_stop(be);
