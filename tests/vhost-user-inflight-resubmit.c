@@ -123,7 +123,7 @@ static unsigned int nseen(void)
 
 static uint16_t used_idx(struct tfe *fe)
 {
-	return ((struct virtq_used *)fe->q[0].used)->idx;
+	return virtq_le16(((struct virtq_used *)fe->q[0].used)->idx);
 }
 
 int main(void)
