@@ -71,13 +71,18 @@ static int corrupt(struct virtq_vu_queue *q, const char *what, unsigned long lon
 	return -EPROTO;
 }
 
-/* Fresh region (version 0, as GET_INFLIGHT_FD made it): lay it out. */
+/*
+ * Fresh region (version 0, as GET_INFLIGHT_FD made it): lay it out.  Its
+ * desc_num is the queue size the region was made for (QEMU's configured
+ * queue-size), which the ring in use may undercut: the guest can pick a
+ * smaller ring.
+ */
 static void fresh(struct virtq_vu_queue *q, struct vu_inflight_split *r,
-		  uint16_t used)
+		  uint32_t qsize, uint16_t used)
 {
-	memset(r->desc, 0, sizeof(r->desc[0]) * q->num);
+	memset(r->desc, 0, sizeof(r->desc[0]) * qsize);
 	r->features = 0;
-	r->desc_num = (uint16_t)q->num;
+	r->desc_num = (uint16_t)qsize;
 	r->last_batch_head = 0;
 	r->used_idx = used;
 	r->version = INFLIGHT_VERSION;
@@ -90,13 +95,15 @@ static void fresh(struct virtq_vu_queue *q, struct vu_inflight_split *r,
  * read once into a local.
  */
 static int recover(struct virtq_vu_queue *q, struct vu_inflight_split *r,
-		   uint16_t used, struct pending *p, uint32_t *np)
+		   uint32_t qsize, uint16_t used, struct pending *p,
+		   uint32_t *np)
 {
 	uint16_t desc_num = r->desc_num, lbh = r->last_batch_head;
 	uint32_t n = 0;
 
-	if (desc_num != q->num)
-		return corrupt(q, "desc_num differs from the queue size", desc_num);
+	if (desc_num != qsize)
+		return corrupt(q, "desc_num differs from the region's queue size",
+			       desc_num);
 	if (r->used_idx != used) {
 		/* Crashed after publishing the last batch, before marking
 		 * it done: its head is completed. */
@@ -105,13 +112,15 @@ static int recover(struct virtq_vu_queue *q, struct vu_inflight_split *r,
 		r->desc[lbh].inflight = 0;
 		r->used_idx = used;
 	}
-	for (uint32_t i = 0; i < q->num; i++) {
+	for (uint32_t i = 0; i < qsize; i++) {
 		uint8_t f = r->desc[i].inflight;
 
 		if (f > 1)
 			return corrupt(q, "inflight flag is not 0 or 1", f);
 		if (!f)
 			continue;
+		if (i >= q->num)
+			return corrupt(q, "head in flight beyond the ring's size", i);
 		p[n].counter = r->desc[i].counter;
 		p[n].head = (uint16_t)i;
 		n++;
@@ -149,14 +158,14 @@ int __virtq_vu_inflight_start(struct virtq_vu_queue *q)
 	if (virtq_device_reclaim(q->dev, q->base) < 0 || !be->inflight ||
 	    q->index >= be->inflight_nq)
 		return 0;
-	if (q->num != be->inflight_qsize)
-		return corrupt(q, "laid out for another queue size", be->inflight_qsize);
+	if (q->num > be->inflight_qsize)
+		return corrupt(q, "laid out for a smaller queue size", be->inflight_qsize);
 	r = (void *)((char *)be->inflight +
 		     __virtq_vu_inflight_queue_size(be->inflight_qsize) * q->index);
 	used = virtq_device_next_used(q->dev);
 	version = r->version;
 	if (version == 0) {
-		fresh(q, r, used);
+		fresh(q, r, be->inflight_qsize, used);
 		q->infl = r;
 		return 0;
 	}
@@ -169,7 +178,7 @@ int __virtq_vu_inflight_start(struct virtq_vu_queue *q)
 		__virtq_vu_log(be, "queue %u: out of memory for the inflight heads", q->index);
 		goto out;
 	}
-	ret = recover(q, r, used, p, &n);
+	ret = recover(q, r, be->inflight_qsize, used, p, &n);
 	if (ret < 0)
 		goto out;
 	for (uint32_t i = 0; i < n; i++)
