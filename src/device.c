@@ -465,6 +465,23 @@ walk_main(struct vqd *d, struct virtq_chain *c, uint32_t i)
 	}
 }
 
+/* Reset @c for @head and walk its chain: 1, or pop's errors. */
+static inline int walk_head(struct vqd *d, struct virtq_chain *c,
+			    uint16_t head)
+{
+	int ret;
+
+	c->head = head;
+	c->ndesc = 0;
+	c->n_out = c->n_in = 0;
+	c->out_len = c->in_len = 0;
+	c->indirect = false;
+	if (head >= d->num)
+		return -ERANGE;
+	ret = walk_main(d, c, head);
+	return ret ? ret : 1;
+}
+
 int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
 {
 	struct vqd *d = D(vq);
@@ -484,40 +501,23 @@ int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
 	head = virtq_le16(virtq_load_relaxed(
 		&d->avail->ring[d->last_avail & (d->num - 1)]));
 	d->last_avail++;
-
-	c->head = head;
-	c->ndesc = 0;
-	c->n_out = c->n_in = 0;
-	c->out_len = c->in_len = 0;
-	c->indirect = false;
-	if (head >= d->num)
-		return -ERANGE;
-	d->inflight++;
-
-	ret = walk_main(d, c, head);
-	return ret ? ret : 1;
+	/* A head out of range cannot be pushed back: not in flight. */
+	if (head < d->num)
+		d->inflight++;
+	return walk_head(d, c, head);
 }
 
 int virtq_device_walk(struct virtq_device *vq, uint16_t head,
 		      struct virtq_chain *c)
 {
 	struct vqd *d = D(vq);
-	int ret;
 
 	if (d->broken)
 		return -EIO;
-	c->head = head;
-	c->ndesc = 0;
-	c->n_out = c->n_in = 0;
-	c->out_len = c->in_len = 0;
-	c->indirect = false;
-	if (head >= d->num)
-		return -ERANGE;
 	/* No acquire needed: the chain was made available (and popped by
 	 * the previous server of the ring) before the control messages
 	 * that restarted it; every descriptor is still read once. */
-	ret = walk_main(d, c, head);
-	return ret ? ret : 1;
+	return walk_head(d, c, head);
 }
 
 /* ---- returning chains ------------------------------------------------- */

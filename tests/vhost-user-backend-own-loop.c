@@ -23,16 +23,7 @@ struct app {
 
 static int count_threads(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	CHECK(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	return tfe_count_dir("/proc/self/task");
 }
 
 static int q_start(void *opaque, struct virtq_vu_queue *q)

@@ -54,9 +54,10 @@ struct tfe {
 	struct tfe_queue q[TFE_MAX_Q];
 };
 
-static inline int tfe_count_fds(void)
+/* Entries of a /proc directory: open fds, threads. */
+static inline int tfe_count_dir(const char *path)
 {
-	DIR *d = opendir("/proc/self/fd");
+	DIR *d = opendir(path);
 	struct dirent *e;
 	int n = 0;
 
@@ -66,6 +67,11 @@ static inline int tfe_count_fds(void)
 			n++;
 	closedir(d);
 	return n;
+}
+
+static inline int tfe_count_fds(void)
+{
+	return tfe_count_dir("/proc/self/fd");
 }
 
 /* Mappings of memfds whose name contains @name in this process. */
