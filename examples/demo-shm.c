@@ -179,8 +179,9 @@ static uint64_t translate(void *opaque, const void *addr, size_t len,
 	return GPA_BASE + (uint64_t)(p - m->base);
 }
 
-static int kick_device(void *opaque)
+static int kick_device(void *opaque, uint16_t queue_index)
 {
+	(void)queue_index;
 	signal_event(((struct shm *)opaque)->kick);
 	return 0;
 }

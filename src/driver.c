@@ -120,8 +120,10 @@ struct virtq_driver {
 	/* Cold: set at init, read by setup and teardown calls only. */
 	uint64_t features;
 	uint64_t desc_dev, avail_dev, used_dev;
-	int (*notify)(void *);
+	int (*notify)(void *, uint16_t);
+	void *notify_opaque;
 	uint32_t num;
+	uint16_t queue_index;
 	uint32_t detach_pos;		/* where detach_unused resumes its scan */
 
 	struct vq_slot slot[];
@@ -316,6 +318,9 @@ static int vq_check_config(struct virtq_driver *vq, size_t mem_len,
 		return -EINVAL;
 	if (!cfg->desc || !cfg->avail || !cfg->used)
 		return -EINVAL;
+	/* Ring features we do not implement are refused, never ignored. */
+	if (cfg->features & ~(VIRTQ_DRIVER_FEATURES | VIRTQ_DEVICE_FEATURES_MASK))
+		return -EINVAL;
 	if ((uintptr_t)cfg->desc & (VIRTQ_DESC_ALIGN - 1) ||
 	    (uintptr_t)cfg->avail & (VIRTQ_AVAIL_ALIGN - 1) ||
 	    (uintptr_t)cfg->used & (VIRTQ_USED_ALIGN - 1))
@@ -374,6 +379,8 @@ int virtq_driver_init(struct virtq_driver *vq, size_t mem_len,
 	vq->used_event = virtq_used_event(cfg->avail, num);
 	vq->avail_event = virtq_avail_event(cfg->used, num);
 	vq->notify = cfg->notify;
+	vq->notify_opaque = cfg->notify_opaque ? cfg->notify_opaque : cfg->opaque;
+	vq->queue_index = cfg->queue_index;
 	vq->translate = cfg->translate;
 	vq->cache_clean = cfg->cache_clean;
 	vq->cache_invalidate = cfg->cache_invalidate;
@@ -789,7 +796,7 @@ int virtq_driver_notify(struct virtq_driver *vq)
 {
 	if (!vq->notify)
 		return 0;
-	return vq->notify(vq->opaque);
+	return vq->notify(vq->notify_opaque, vq->queue_index);
 }
 
 int virtq_driver_kick(struct virtq_driver *vq)
@@ -982,6 +989,16 @@ int virtq_driver_detach_unused(struct virtq_driver *vq, void **token)
 		return 1;
 	}
 	return 0;
+}
+
+uint16_t virtq_driver_queue_index(const struct virtq_driver *vq)
+{
+	return vq->queue_index;
+}
+
+uint64_t virtq_driver_features(const struct virtq_driver *vq)
+{
+	return vq->features;
 }
 
 uint32_t virtq_driver_size(const struct virtq_driver *vq)

@@ -132,11 +132,12 @@ static uint64_t translate(void *opaque, const void *addr, size_t len,
 	return gpa_of(s, p);
 }
 
-static int notify_device(void *opaque)
+static int notify_device(void *opaque, uint16_t queue_index)
 {
 	struct shared *s = opaque;
 	uint64_t one = 1;
 
+	(void)queue_index;
 	return write(s->kickfd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
 }
 

@@ -18,8 +18,9 @@
 
 static int notified;
 
-static int count_notify(void *opaque)
+static int count_notify(void *opaque, uint16_t queue_index)
 {
+	(void)queue_index;
 	(void)opaque;
 	notified++;
 	return 0;

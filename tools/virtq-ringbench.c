@@ -182,10 +182,11 @@ static void fd_wait(const struct rb_opts *o, int fd)
 }
 
 /* The driver's notify hook: a kick.  In lockstep mode only counted. */
-static int rb_kick(void *opaque)
+static int rb_kick(void *opaque, uint16_t queue_index)
 {
 	struct rb_drv *d = opaque;
 
+	(void)queue_index;
 	d->kicks++;
 	fd_signal(d->o, d->kickfd);
 	return 0;

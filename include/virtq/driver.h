@@ -53,12 +53,36 @@ struct virtq_sg {
 	uint32_t len;
 };
 
+/*
+ * The ring and transport features the driver side implements: a
+ * virtq_driver_config may negotiate only these of bits 24..63 (device
+ * specific bits 0..23 are the device driver's business).  VERSION_1 and
+ * ACCESS_PLATFORM change nothing in the ring (ACCESS_PLATFORM means the
+ * translate hook gives device addresses, which is how the ring always
+ * works); ORDER_PLATFORM is accepted, see above.  RING_PACKED, IN_ORDER,
+ * NOTIFICATION_DATA and the rest are not implemented.
+ */
+#define VIRTQ_DRIVER_FEATURES						\
+	(VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) |				\
+	 VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |				\
+	 VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |				\
+	 VIRTQ_FEATURE(VIRTQ_F_ACCESS_PLATFORM) |			\
+	 VIRTQ_FEATURE(VIRTQ_F_ORDER_PLATFORM))
+/* Bits 0..23: device specific; the ring ignores them. */
+#define VIRTQ_DEVICE_FEATURES_MASK	((1ull << 24) - 1)
+
 /* Returned by a translate hook that cannot map an address. */
 #define VIRTQ_ADDR_INVALID (~(uint64_t)0)
 
 struct virtq_driver_config {
 	uint32_t num;		/* queue size: power of two, 1..32768 */
-	uint64_t features;	/* negotiated: VIRTQ_F_EVENT_IDX, _INDIRECT_DESC, _ORDER_PLATFORM */
+	/*
+	 * Negotiated features.  Device-specific bits (0..23) are ignored;
+	 * of the ring and transport bits (24..63) only those in
+	 * VIRTQ_DRIVER_FEATURES may be set (init refuses the others).
+	 */
+	uint64_t features;
+	uint16_t queue_index;	/* passed to notify: which queue to kick */
 
 	/* Ring areas (zeroed by init).  Alignments 16 / 2 / 4 are checked. */
 	struct virtq_desc *desc;
@@ -79,8 +103,15 @@ struct virtq_driver_config {
 	uint16_t indirect_max;
 	uint16_t indirect_min;
 
-	/* Called by virtq_driver_notify(); returns 0 or -errno.  May be NULL. */
-	int (*notify)(void *opaque);
+	/*
+	 * Called by virtq_driver_notify() with @notify_opaque (or @opaque when
+	 * notify_opaque is NULL) and @queue_index; returns 0 or -errno.  May
+	 * be NULL.  A transport's notify hook (transport.h) takes the
+	 * transport as notify_opaque, so the platform's @opaque stays free
+	 * for translate and the cache hooks.
+	 */
+	int (*notify)(void *opaque, uint16_t queue_index);
+	void *notify_opaque;
 
 	/*
 	 * Address translation: driver virtual address -> device address.
@@ -119,7 +150,23 @@ size_t virtq_driver_mem_size(uint32_t num);
 /* 64-byte aligned memory keeps the hot fields on cache lines of their own. */
 #define VIRTQ_DRIVER_MEM_SIZE(num) (256u + 24u * (size_t)(num))
 
-/* Bytes for the indirect pool: @num tables of @max descriptors. */
+/*
+ * Static storage for the driver-private state of a queue of up to @num
+ * entries, suitably aligned:
+ *
+ *	static VIRTQ_DRIVER_STORAGE(256) rxq_mem;
+ *	virtq_driver_init((struct virtq_driver *)&rxq_mem, sizeof rxq_mem, &cfg);
+ */
+#define VIRTQ_DRIVER_STORAGE(num)					\
+	struct {							\
+		_Alignas(64) unsigned char bytes[VIRTQ_DRIVER_MEM_SIZE(num)]; \
+	}
+
+
+/*
+ * Bytes for the indirect pool: @num tables of @max descriptors
+ * (VIRTQ_INDIRECT_SIZE(num, max) in ring.h at compile time).
+ */
 size_t virtq_driver_indirect_size(uint32_t num, uint32_t max);
 
 /*
@@ -138,7 +185,9 @@ int virtq_driver_config_legacy(struct virtq_driver_config *cfg, void *base,
  * Returns 0, or
  *   -EINVAL  num not a power of two in 1..32768, a ring area NULL or
  *            misaligned, mem too small or misaligned, indirect pool
- *            misaligned;
+ *            misaligned, or a feature of bits 24..63 outside
+ *            VIRTQ_DRIVER_FEATURES (RING_PACKED, IN_ORDER,
+ *            NOTIFICATION_DATA...: not implemented, so never ignored);
  *   -EFAULT  translate cannot map a ring area or the indirect pool
  *            contiguously.
  */
@@ -188,7 +237,7 @@ void virtq_driver_publish(struct virtq_driver *vq);
  */
 bool virtq_driver_kick_prepare(struct virtq_driver *vq);
 
-/* Call the notify hook.  Returns its result, or 0 without a hook. */
+/* Call the notify hook with the queue index.  Returns its result, or 0 without a hook. */
 int virtq_driver_notify(struct virtq_driver *vq);
 
 /* kick_prepare + notify when needed.  Returns 1 notified, 0 not, -errno. */
@@ -239,6 +288,8 @@ bool virtq_driver_enable_cb_delayed(struct virtq_driver *vq);
 int virtq_driver_detach_unused(struct virtq_driver *vq, void **token);
 
 uint32_t virtq_driver_size(const struct virtq_driver *vq);
+uint16_t virtq_driver_queue_index(const struct virtq_driver *vq);
+uint64_t virtq_driver_features(const struct virtq_driver *vq);
 uint32_t virtq_driver_num_free(const struct virtq_driver *vq);
 bool virtq_driver_is_broken(const struct virtq_driver *vq);
 

@@ -196,6 +196,27 @@ static inline size_t virtq_legacy_size(uint32_t num, size_t align)
 }
 
 /*
+ * Compile-time sizes of the device-visible areas, for static allocation
+ * (each equals the function of the same name
+ * above, in lower case):
+ *   VIRTQ_DESC_SIZE(num)        descriptor table, align VIRTQ_DESC_ALIGN
+ *   VIRTQ_AVAIL_SIZE(num)       avail ring with used_event, align 2
+ *   VIRTQ_USED_SIZE(num)        used ring with avail_event, align 4
+ *   VIRTQ_LEGACY_SIZE(num, al)  legacy contiguous area (al: 4096 for
+ *                               virtio-mmio v1 / legacy PCI), align @al
+ *   VIRTQ_INDIRECT_SIZE(num, max)  the indirect pool, align 16
+ */
+#define VIRTQ_DESC_SIZE(num)	(16u * (size_t)(num))
+#define VIRTQ_AVAIL_SIZE(num)	(6u + 2u * (size_t)(num))
+#define VIRTQ_USED_SIZE(num)	(6u + 8u * (size_t)(num))
+#define VIRTQ_ALIGN_UP(v, al)	(((size_t)(v) + (size_t)(al) - 1) & ~((size_t)(al) - 1))
+#define VIRTQ_LEGACY_USED_OFFSET(num, al)				\
+	VIRTQ_ALIGN_UP(VIRTQ_DESC_SIZE(num) + VIRTQ_AVAIL_SIZE(num), al)
+#define VIRTQ_LEGACY_SIZE(num, al)					\
+	(VIRTQ_LEGACY_USED_OFFSET(num, al) + VIRTQ_ALIGN_UP(VIRTQ_USED_SIZE(num), al))
+#define VIRTQ_INDIRECT_SIZE(num, max)	(16u * (size_t)(num) * (size_t)(max))
+
+/*
  * virtq_need_event - should the peer be told about the entries it published?
  *
  * The peer has moved its free-running index from @old to @new_idx (the

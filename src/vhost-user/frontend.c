@@ -447,11 +447,12 @@ static int send_mem_table(struct virtq_vu_frontend *fe)
 
 /* ---- queues ----------------------------------------------------------- */
 
-static int notify_kick(void *opaque)
+static int notify_kick(void *opaque, uint16_t queue_index)
 {
 	struct fe_queue *q = opaque;
 	uint64_t one = 1;
 
+	(void)queue_index;
 	/* EAGAIN means the counter is near overflow: a kick is pending anyway. */
 	if (write(q->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return -errno;

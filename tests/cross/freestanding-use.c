@@ -28,8 +28,9 @@ int fs_main(void);
 uint64_t fs_helpers(uint64_t v);
 uint16_t fs_atomics(struct virtq_avail *a, struct virtq_used *u);
 
-static int fs_notify(void *opaque)
+static int fs_notify(void *opaque, uint16_t queue_index)
 {
+	(void)queue_index;
 	(void)opaque;
 	if (doorbell)
 		*doorbell = 0;
