@@ -31,7 +31,7 @@ ALL_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -fPIC -pthread \
 		   $(WARN) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS	:= -pthread $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRCS	:= $(sort $(wildcard src/*.c src/vhost-user/*.c))
+LIB_SRCS	:= $(sort $(wildcard src/*.c src/vhost-user/*.c src/transport/*.c src/drivers/*.c))
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(B)/obj/%.o)
 TEST_SRCS	:= $(sort $(wildcard tests/*.c))
 TESTS		:= $(TEST_SRCS:tests/%.c=$(B)/tests/%)
@@ -39,7 +39,7 @@ TOOL_SRCS	:= $(sort $(wildcard tools/*.c))
 TOOLS		:= $(TOOL_SRCS:tools/%.c=$(B)/bin/%)
 EXAMPLE_SRCS	:= $(sort $(wildcard examples/*.c))
 EXAMPLES	:= $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
-HEADERS		:= $(wildcard include/virtq/*.h)
+HEADERS		:= $(wildcard include/virtq/*.h include/virtq/transport/*.h include/virtq/drivers/*.h)
 
 STATIC_LIB	:= $(B)/libvirtq.a
 SHARED_LIB	:= $(B)/libvirtq.so.$(VERSION)
