@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - the bare-metal test program: boots with no operating system on
+ * a QEMU machine (platform.c), probes every virtio-mmio slot (and the PCIe
+ * bus when the platform has one), and drives each device QEMU put there
+ * with libvirtq's transports and driver side:
+ *
+ *   blk      read the host's pattern (several requests in flight), write
+ *            the guest pattern (checked by the host in the image after
+ *            QEMU exits), flush, read it back;
+ *   rng      entropy bytes, twice;
+ *   console  print a line the host sees, read the line the host sent;
+ *   net      ARP request for 10.0.2.2 on -netdev user, QEMU's reply.
+ *
+ * VQT_IRQ=1 builds wait for completions by interrupt (the line enabled at
+ * the interrupt controller, the enable_cb recheck, wfi); VQT_IRQ=0 polls.
+ * Output lines the host runner reads:
+ *   VQT dev=<name> at=<where> features=0x... qs=N irqs=N ok [detail]
+ *   VQT-FAIL dev=<name> at=<where>: reason
+ *   VQT-DONE devices=N failures=N
+ * Exit status 0 when every device passed.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt.h"
+#include "pattern.h"
+#include "virtq/driver.h"
+#include "virtq/transport.h"
+#include "virtq/transport/mmio.h"
+#if VQT_PCI
+#include "virtq/transport/pci.h"
+#endif
+#include "virtq_errno.h"
+
+#ifndef VQT_IRQ
+#define VQT_IRQ 0
+#endif
+#define WAIT_US		5000000u	/* one completion: 5 s at most */
+#ifndef VQT_QS
+#define VQT_QS 1024
+#endif
+#define QUEUE_WANT	((uint32_t)VQT_QS)	/* the device's maximum, up to this */
+
+static unsigned int n_devices, n_failures;
+static const char *cur_dev, *cur_at;
+
+/* ---- memory: a bump allocator over a static arena ---------------------- */
+
+static _Alignas(4096) unsigned char arena[6u << 20];
+static size_t arena_used;
+
+static void *alloc(size_t size, size_t align)
+{
+	size_t off = (arena_used + align - 1) & ~(align - 1);
+
+	if (off + size > sizeof arena)
+		return NULL;
+	arena_used = off + size;
+	memset(arena + off, 0, size);
+	return arena + off;
+}
+
+/* ---- reporting --------------------------------------------------------- */
+
+static int fail(const char *why, int64_t v)
+{
+	rt_puts("VQT-FAIL dev=");
+	rt_puts(cur_dev);
+	rt_puts(" at=");
+	rt_puts(cur_at);
+	rt_puts(": ");
+	rt_puts(why);
+	rt_puts(" (");
+	if (v < 0) {
+		rt_puts("-");
+		rt_put_dec((uint64_t)-v);
+	} else {
+		rt_put_hex((uint64_t)v);
+	}
+	rt_puts(")\n");
+	return -1;
+}
+
+/* ---- queues ------------------------------------------------------------ */
+
+struct q {
+	struct virtq_driver *vq;
+	struct virtq_transport *t;
+	unsigned int irq;
+	unsigned int irqs;	/* interrupts that ended a wait */
+	uint32_t num;
+};
+
+static int queue_setup(struct virtq_transport *t, uint16_t index, struct q *q,
+		       unsigned int irq)
+{
+	struct virtq_driver_config cfg = { 0 };
+	size_t mem;
+	int r;
+
+	q->t = t;
+	q->irq = irq;
+	q->irqs = 0;
+	r = virtq_transport_queue_size(t, index, QUEUE_WANT, &q->num);
+	if (r)
+		return fail("queue_size", r);
+	virtq_transport_queue_config(t, index, &cfg);
+	cfg.num = q->num;
+	if (t->legacy_align) {
+		void *base = alloc(virtq_legacy_size(q->num, t->legacy_align), 4096);
+
+		if (!base)
+			return fail("out of memory (legacy ring)", q->num);
+		r = virtq_driver_config_legacy(&cfg, base, t->legacy_align);
+		if (r)
+			return fail("config_legacy", r);
+	} else {
+		cfg.desc = alloc(VIRTQ_DESC_SIZE(q->num), 16);
+		cfg.avail = alloc(VIRTQ_AVAIL_SIZE(q->num), 2);
+		cfg.used = alloc(VIRTQ_USED_SIZE(q->num), 4);
+		if (!cfg.desc || !cfg.avail || !cfg.used)
+			return fail("out of memory (rings)", q->num);
+	}
+	if (t->features & VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC)) {
+		cfg.indirect_max = 8;
+		cfg.indirect = alloc(virtq_driver_indirect_size(q->num, 8), 16);
+		if (!cfg.indirect)
+			return fail("out of memory (indirect)", q->num);
+	}
+	mem = virtq_driver_mem_size(q->num);
+	q->vq = alloc(mem, 64);
+	if (!q->vq)
+		return fail("out of memory (driver state)", q->num);
+	r = virtq_driver_init(q->vq, mem, &cfg);
+	if (r)
+		return fail("virtq_driver_init", r);
+	r = virtq_transport_queue_enable(t, q->vq);
+	if (r)
+		return fail("queue_enable", r);
+	return 0;
+}
+
+/*
+ * One used chain, waited for by polling or by interrupt: ask for a
+ * callback, and only sleep if the recheck says nothing arrived meanwhile
+ * (enable_cb returns false when used entries raced in).
+ */
+static int wait_used(struct q *q, void **tok, uint32_t *len, uint64_t timeout_us)
+{
+	uint64_t deadline = rt_now_us() + timeout_us;
+	unsigned int irq;
+	int r;
+
+	for (;;) {
+		r = virtq_driver_get_used(q->vq, tok, len);
+		if (r)
+			return r;
+		if (rt_now_us() >= deadline)
+			return 0;
+		if (!VQT_IRQ)
+			continue;
+		if (!virtq_driver_enable_cb(q->vq))
+			continue;
+		irq = rt_irq_wait(deadline - rt_now_us());
+		if (!irq)
+			continue;
+		if (virtq_transport_interrupt_ack(q->t) & VIRTQ_ISR_QUEUE)
+			q->irqs++;
+		rt_irq_done(irq);
+	}
+}
+
+static int submit(struct q *q, const struct virtq_sg *out, unsigned int n_out,
+		  const struct virtq_sg *in, unsigned int n_in, void *tok)
+{
+	int r = virtq_driver_add(q->vq, out, n_out, in, n_in, tok);
+
+	return r ? fail("virtq_driver_add", r) : 0;
+}
+
+static int kick(struct q *q)
+{
+	int r = virtq_driver_kick(q->vq);
+
+	return r < 0 ? fail("kick", r) : 0;
+}
+
+static int bring_up(struct virtq_transport *t, uint64_t want, unsigned int nq,
+		    struct q *qs, unsigned int irq)
+{
+	unsigned int i;
+	int r;
+
+	r = virtq_transport_negotiate(t, want, NULL);
+	if (r)
+		return fail("negotiate", r);
+	for (i = 0; i < nq; i++)
+		if (queue_setup(t, (uint16_t)i, &qs[i], irq))
+			return -1;
+	r = virtq_transport_driver_ok(t);
+	if (r)
+		return fail("driver_ok", r);
+	if (VQT_IRQ)
+		rt_irq_enable(irq);
+	return 0;
+}
+
+static void ok(struct virtq_transport *t, struct q *q, unsigned int irqs,
+	       const char *detail)
+{
+	rt_puts("VQT dev=");
+	rt_puts(cur_dev);
+	rt_puts(" at=");
+	rt_puts(cur_at);
+	rt_puts(" features=");
+	rt_put_hex(t->features);
+	rt_puts(" qs=");
+	rt_put_dec(q->num);
+	rt_puts(" irqs=");
+	rt_put_dec(irqs);
+	rt_puts(" ok");
+	if (detail) {
+		rt_puts(" ");
+		rt_puts(detail);
+	}
+	rt_puts("\n");
+}
+
+#define RING_FEATURES (VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC))
+
+/* ---- virtio-blk -------------------------------------------------------- */
+
+struct blk_req {
+	uint32_t type, reserved;
+	uint64_t sector;
+};
+
+#define BLK_T_IN	0
+#define BLK_T_OUT	1
+#define BLK_T_FLUSH	4
+#define BLK_F_FLUSH	9
+#define BLK_INFLIGHT	8
+
+static struct blk_req blk_hdr[BLK_INFLIGHT];
+static uint8_t blk_status[BLK_INFLIGHT];
+
+/* @n requests of @per sectors from @first, all in flight at once, data in two pieces. */
+static int blk_io(struct q *q, uint32_t type, uint64_t first, unsigned int n,
+		  unsigned int per, uint8_t *data)
+{
+	struct virtq_sg hdr, seg[2], st;
+	unsigned int i, done;
+	size_t bytes = (size_t)per * VQT_SECTOR;
+	void *tok;
+	uint32_t len;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		blk_hdr[i].type = virtq_cpu_to_le32(type);
+		blk_hdr[i].reserved = 0;
+		blk_hdr[i].sector = virtq_cpu_to_le64(first + (uint64_t)i * per);
+		blk_status[i] = 0xff;
+		hdr = (struct virtq_sg){ &blk_hdr[i], sizeof blk_hdr[i] };
+		st = (struct virtq_sg){ &blk_status[i], 1 };
+		seg[0] = (struct virtq_sg){ data + i * bytes, (uint32_t)(bytes / 2) };
+		seg[1] = (struct virtq_sg){ data + i * bytes + bytes / 2, (uint32_t)(bytes / 2) };
+		if (type == BLK_T_FLUSH) {
+			r = virtq_driver_add(q->vq, &hdr, 1, &st, 1, &blk_hdr[i]);
+		} else if (type == BLK_T_OUT) {
+			struct virtq_sg o[3] = { hdr, seg[0], seg[1] };
+
+			r = virtq_driver_add(q->vq, o, 3, &st, 1, &blk_hdr[i]);
+		} else {
+			struct virtq_sg in[3] = { seg[0], seg[1], st };
+
+			r = virtq_driver_add(q->vq, &hdr, 1, in, 3, &blk_hdr[i]);
+		}
+		if (r)
+			return fail("blk add", r);
+	}
+	if (kick(q))
+		return -1;
+	for (done = 0; done < n; done++) {
+		r = wait_used(q, &tok, &len, WAIT_US);
+		if (r <= 0)
+			return fail(r ? "blk get_used" : "blk request timed out", r);
+		i = (unsigned int)((struct blk_req *)tok - blk_hdr);
+		if (i >= n)
+			return fail("blk: unknown token", (int64_t)(uintptr_t)tok);
+		if (blk_status[i] != 0)
+			return fail("blk: request status", blk_status[i]);
+		if (type == BLK_T_IN && len != bytes + 1)
+			return fail("blk: read length", len);
+	}
+	return 0;
+}
+
+static int test_blk(struct virtq_transport *t, unsigned int irq)
+{
+	static struct q q;
+	uint8_t *buf;
+	uint64_t cap;
+	uint32_t s, i;
+	char detail[40] = "capacity=";
+	size_t k = 9;
+	int r;
+
+	if (bring_up(t, RING_FEATURES | VIRTQ_FEATURE(BLK_F_FLUSH), 1, &q, irq))
+		return -1;
+	r = virtq_transport_config_read(t, 0, &cap, 8);
+	if (r)
+		return fail("blk: config read", r);
+	cap = virtq_le64_to_cpu(cap);
+	if (cap < VQT_IMAGE_SECTORS)
+		return fail("blk: capacity below the image size", (int64_t)cap);
+	buf = alloc(VQT_READ_N * VQT_SECTOR, 16);
+	if (!buf)
+		return fail("out of memory", 0);
+	/* Read: 8 requests of 8 sectors in flight. */
+	if (blk_io(&q, BLK_T_IN, 0, 8, VQT_READ_N / 8, buf))
+		return -1;
+	for (s = 0; s < VQT_READ_N; s++)
+		for (i = 0; i < VQT_SECTOR; i++)
+			if (buf[s * VQT_SECTOR + i] != vqt_host_byte(s, i))
+				return fail("blk: read data is not the host pattern at sector", s);
+	/* Write: 4 requests of 16 sectors, then flush, then read back. */
+	for (s = 0; s < VQT_WRITE_N; s++)
+		for (i = 0; i < VQT_SECTOR; i++)
+			buf[s * VQT_SECTOR + i] = vqt_guest_byte(VQT_WRITE_FIRST + s, i);
+	if (blk_io(&q, BLK_T_OUT, VQT_WRITE_FIRST, 4, VQT_WRITE_N / 4, buf))
+		return -1;
+	if (t->features & VIRTQ_FEATURE(BLK_F_FLUSH)) {
+		if (blk_io(&q, BLK_T_FLUSH, 0, 1, 0, buf))
+			return -1;
+	}
+	memset(buf, 0, VQT_WRITE_N * VQT_SECTOR);
+	if (blk_io(&q, BLK_T_IN, VQT_WRITE_FIRST, 2, VQT_WRITE_N / 2, buf))
+		return -1;
+	for (s = 0; s < VQT_WRITE_N; s++)
+		for (i = 0; i < VQT_SECTOR; i++)
+			if (buf[s * VQT_SECTOR + i] != vqt_guest_byte(VQT_WRITE_FIRST + s, i))
+				return fail("blk: read-back differs at sector", VQT_WRITE_FIRST + s);
+	/* capacity=N */
+	{
+		char d[21];
+		int n = 0;
+		uint64_t v = cap;
+
+		do {
+			d[n++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		while (n)
+			detail[k++] = d[--n];
+		detail[k] = 0;
+	}
+	ok(t, &q, q.irqs, detail);
+	return 0;
+}
+
+/* ---- virtio-rng -------------------------------------------------------- */
+
+static int test_rng(struct virtq_transport *t, unsigned int irq)
+{
+	static struct q q;
+	static uint8_t bytes[2][64];
+	struct virtq_sg in;
+	uint32_t len, got[2];
+	void *tok;
+	unsigned int round, i, same = 0;
+	int r;
+
+	if (bring_up(t, RING_FEATURES, 1, &q, irq))
+		return -1;
+	for (round = 0; round < 2; round++) {
+		in = (struct virtq_sg){ bytes[round], sizeof bytes[round] };
+		if (submit(&q, NULL, 0, &in, 1, bytes[round]) || kick(&q))
+			return -1;
+		r = wait_used(&q, &tok, &len, WAIT_US);
+		if (r <= 0)
+			return fail(r ? "rng get_used" : "rng timed out", r);
+		if (tok != bytes[round] || len == 0 || len > sizeof bytes[round])
+			return fail("rng: bad completion, len", len);
+		got[round] = len;
+	}
+	for (i = 0; i < got[0] && i < got[1]; i++)
+		same += bytes[0][i] == bytes[1][i];
+	if (same == got[0] && got[0] == got[1])
+		return fail("rng: two rounds gave the same bytes", same);
+	ok(t, &q, q.irqs, NULL);
+	return 0;
+}
+
+/* ---- virtio-console (port 0, no MULTIPORT) ------------------------------ */
+
+#define CONSOLE_LINE "VQT-CONSOLE hello from the bare-metal guest\n"
+
+static int test_console(struct virtq_transport *t, unsigned int irq)
+{
+	static struct q q[2];	/* 0: receiveq, 1: transmitq */
+	static char rx[8][64], line[128];
+	static const char msg[] = CONSOLE_LINE;
+	struct virtq_sg sg;
+	unsigned int i, n = 0;
+	uint32_t len;
+	void *tok;
+	int r;
+
+	if (bring_up(t, RING_FEATURES, 2, q, irq))
+		return -1;
+	for (i = 0; i < 8; i++) {
+		sg = (struct virtq_sg){ rx[i], sizeof rx[i] };
+		if (submit(&q[0], NULL, 0, &sg, 1, rx[i]))
+			return -1;
+	}
+	if (kick(&q[0]))
+		return -1;
+	sg = (struct virtq_sg){ (void *)msg, sizeof msg - 1 };
+	if (submit(&q[1], &sg, 1, NULL, 0, (void *)msg) || kick(&q[1]))
+		return -1;
+	r = wait_used(&q[1], &tok, &len, WAIT_US);
+	if (r <= 0 || tok != msg)
+		return fail(r ? "console tx" : "console tx timed out", r);
+	/* The host's line, possibly in pieces, up to its newline. */
+	while (n < sizeof line - 1) {
+		r = wait_used(&q[0], &tok, &len, WAIT_US);
+		if (r <= 0)
+			return fail(r ? "console rx" : "console rx timed out after bytes", r ? (int64_t)r : (int64_t)n);
+		if (len > sizeof rx[0])
+			return fail("console rx length", len);
+		for (i = 0; i < len && n < sizeof line - 1; i++)
+			line[n++] = ((char *)tok)[i];
+		sg = (struct virtq_sg){ tok, sizeof rx[0] };
+		if (submit(&q[0], NULL, 0, &sg, 1, tok) || kick(&q[0]))
+			return -1;
+		if (n && line[n - 1] == '\n')
+			break;
+	}
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	line[n] = 0;
+	if (!n)
+		return fail("console: empty line from the host", 0);
+	rt_puts("VQT console-rx: ");
+	rt_puts(line);
+	rt_puts("\n");
+	ok(t, &q[0], q[0].irqs + q[1].irqs, NULL);
+	return 0;
+}
+
+/* ---- virtio-net -------------------------------------------------------- */
+
+#define NET_F_MAC	5
+#define NET_RX_BUFS	16
+#define NET_BUF		1536
+
+static int test_net(struct virtq_transport *t, unsigned int irq)
+{
+	static struct q q[2];	/* 0: receiveq, 1: transmitq */
+	static uint8_t rx[NET_RX_BUFS][NET_BUF], tx[128];
+	static const uint8_t my_ip[4] = { 10, 0, 2, 15 }, gw_ip[4] = { 10, 0, 2, 2 };
+	uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	struct virtq_sg sg;
+	unsigned int i, hdr, frames = 0;
+	uint64_t deadline;
+	uint8_t *f;
+	uint32_t len;
+	void *tok;
+	int r;
+
+	if (bring_up(t, RING_FEATURES | VIRTQ_FEATURE(NET_F_MAC), 2, q, irq))
+		return -1;
+	/* VERSION_1 always has num_buffers in the header; legacy without MRG_RXBUF does not. */
+	hdr = t->legacy_align ? 10 : 12;
+	if (t->features & VIRTQ_FEATURE(NET_F_MAC)) {
+		r = virtq_transport_config_read(t, 0, mac, 6);
+		if (r)
+			return fail("net: config read", r);
+	}
+	for (i = 0; i < NET_RX_BUFS; i++) {
+		sg = (struct virtq_sg){ rx[i], NET_BUF };
+		if (submit(&q[0], NULL, 0, &sg, 1, rx[i]))
+			return -1;
+	}
+	if (kick(&q[0]))
+		return -1;
+	/* ARP who-has 10.0.2.2 tell 10.0.2.15, broadcast. */
+	memset(tx, 0, sizeof tx);
+	f = tx + hdr;
+	memset(f, 0xff, 6);
+	memcpy(f + 6, mac, 6);
+	f[12] = 0x08; f[13] = 0x06;
+	f[14] = 0; f[15] = 1; f[16] = 0x08; f[17] = 0; f[18] = 6; f[19] = 4;
+	f[20] = 0; f[21] = 1;
+	memcpy(f + 22, mac, 6);
+	memcpy(f + 28, my_ip, 4);
+	memcpy(f + 38, gw_ip, 4);
+	sg = (struct virtq_sg){ tx, hdr + 60 };
+	if (submit(&q[1], &sg, 1, NULL, 0, tx) || kick(&q[1]))
+		return -1;
+	r = wait_used(&q[1], &tok, &len, WAIT_US);
+	if (r <= 0 || tok != tx)
+		return fail(r ? "net tx" : "net tx timed out", r);
+	deadline = rt_now_us() + WAIT_US;
+	for (;;) {
+		uint64_t now = rt_now_us();
+
+		if (now >= deadline)
+			return fail("net: no ARP reply from 10.0.2.2, frames seen", frames);
+		r = wait_used(&q[0], &tok, &len, deadline - now);
+		if (r < 0)
+			return fail("net rx", r);
+		if (!r)
+			continue;
+		frames++;
+		f = (uint8_t *)tok + hdr;
+		if (len >= hdr + 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 2 &&
+		    !memcmp(f + 28, gw_ip, 4) && !memcmp(f + 32, mac, 6))
+			break;
+		/* Not ours: give the buffer back (receive buffers are refilled). */
+		sg = (struct virtq_sg){ tok, NET_BUF };
+		if (submit(&q[0], NULL, 0, &sg, 1, tok) || kick(&q[0]))
+			return -1;
+	}
+	{
+		static char d[40] = "gw-mac=";
+		unsigned int k = 7;
+
+		for (i = 0; i < 6; i++) {
+			d[k++] = "0123456789abcdef"[f[22 + i] >> 4];
+			d[k++] = "0123456789abcdef"[f[22 + i] & 15];
+			if (i < 5)
+				d[k++] = ':';
+		}
+		d[k] = 0;
+		ok(t, &q[0], q[0].irqs + q[1].irqs, d);
+	}
+	return 0;
+}
+
+/* ---- probe ------------------------------------------------------------- */
+
+static void run_device(struct virtq_transport *t, unsigned int irq)
+{
+	int r;
+
+	n_devices++;
+	switch (t->device_id) {
+	case VIRTQ_ID_BLOCK:   cur_dev = "blk";     r = test_blk(t, irq); break;
+	case VIRTQ_ID_RNG:     cur_dev = "rng";     r = test_rng(t, irq); break;
+	case VIRTQ_ID_CONSOLE: cur_dev = "console"; r = test_console(t, irq); break;
+	case VIRTQ_ID_NET:     cur_dev = "net";     r = test_net(t, irq); break;
+	default:
+		n_devices--;
+		return;
+	}
+	if (r)
+		n_failures++;
+	/* Leave the device quiet: reset it (polls bounded). */
+	t->ops->reset(t);
+}
+
+static void probe_mmio(void)
+{
+	static struct virtq_mmio m[16];
+	static char at[16][24];
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < rt_platform.n_mmio && i < 16; i++) {
+		r = virtq_mmio_probe(&m[i], rt_platform.mmio[i].base, NULL);
+		if (r == -ENOENT)
+			continue;
+		cur_dev = "?";
+		cur_at = "mmio";
+		if (r) {
+			fail("virtio-mmio probe", r);
+			n_failures++;
+			continue;
+		}
+		/* at=mmio-vN@base */
+		{
+			char *p = at[i];
+			uintptr_t b = rt_platform.mmio[i].base;
+			int sh;
+
+			memcpy(p, "mmio-v", 6);
+			p += 6;
+			*p++ = (char)('0' + m[i].version);
+			*p++ = '@';
+			for (sh = 28; sh >= 0; sh -= 4)
+				*p++ = "0123456789abcdef"[(b >> sh) & 15];
+			*p = 0;
+		}
+		cur_at = at[i];
+		run_device(&m[i].t, rt_platform.mmio[i].irq);
+	}
+}
+
+#if VQT_PCI
+static void probe_pci(void)
+{
+	static struct virtq_pci p[8];
+	static char at[8][24];
+	struct virtq_pci_ecam ecam;
+	struct virtq_pci_bar_window win;
+	unsigned int dev, n = 0;
+	int r;
+
+	if (!rt_platform.ecam)
+		return;
+	virtq_pci_ecam_init(&ecam, rt_platform.ecam);
+	virtq_pci_bar_window_init(&win, rt_platform.pci_mmio32, rt_platform.pci_mmio32_size);
+	for (dev = 0; dev < 32 && n < 8; dev++) {
+		r = virtq_pci_probe(&p[n], virtq_pci_ecam_io(&ecam), 0, (uint8_t)dev, 0, &win);
+		if (r == -ENOENT)
+			continue;
+		cur_dev = "?";
+		cur_at = "pci";
+		if (r) {
+			fail("virtio-pci probe", r);
+			n_failures++;
+			continue;
+		}
+		memcpy(at[n], "pci@00:00.0", 12);
+		at[n][7] = (char)('0' + dev / 10);
+		at[n][8] = (char)('0' + dev % 10);
+		cur_at = at[n];
+		/* INTx: the virt machines swizzle INTA of slot d to line base + d % 4. */
+		run_device(&p[n].t, rt_platform.pci_irq_base + (dev + p[n].irq_pin - 1) % 4);
+		n++;
+	}
+}
+#else
+static void probe_pci(void)
+{
+}
+#endif
+
+int main(void);
+int main(void)
+{
+	uint64_t t0 = rt_now_us();
+
+	rt_puts("VQT-BOOT ");
+	rt_puts(rt_platform.name);
+	rt_puts(VQT_IRQ ? " irq\n" : " polled\n");
+	if (VQT_IRQ)
+		rt_irq_init();
+	probe_mmio();
+	probe_pci();
+	rt_puts("VQT-DONE devices=");
+	rt_put_dec(n_devices);
+	rt_puts(" failures=");
+	rt_put_dec(n_failures);
+	rt_puts(" us=");
+	rt_put_dec(rt_now_us() - t0);
+	rt_puts("\n");
+	rt_exit(n_failures || !n_devices ? 1 : 0);
+}
