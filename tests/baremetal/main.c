@@ -246,18 +246,41 @@ struct blk_req {
 static struct blk_req blk_hdr[BLK_INFLIGHT];
 static uint8_t blk_status[BLK_INFLIGHT];
 
-/* @n requests of @per sectors from @first, all in flight at once, data in two pieces. */
+/* One completed blk request: its status and length checked. */
+static int blk_reap(struct q *q, uint32_t type, unsigned int n, size_t bytes)
+{
+	unsigned int i;
+	uint32_t len;
+	void *tok;
+	int r;
+
+	r = wait_used(q, &tok, &len, WAIT_US);
+	if (r <= 0)
+		return fail(r ? "blk get_used" : "blk request timed out", r);
+	i = (unsigned int)((struct blk_req *)tok - blk_hdr);
+	if (i >= n)
+		return fail("blk: unknown token", (int64_t)(uintptr_t)tok);
+	if (blk_status[i] != 0)
+		return fail("blk: request status", blk_status[i]);
+	if (type == BLK_T_IN && len != bytes + 1)
+		return fail("blk: read length", len);
+	return 0;
+}
+
+/*
+ * @n requests of @per sectors from @first, as many in flight at once as the
+ * queue holds (a small queue without indirect descriptors takes one at a
+ * time), data in two pieces each.
+ */
 static int blk_io(struct q *q, uint32_t type, uint64_t first, unsigned int n,
 		  unsigned int per, uint8_t *data)
 {
 	struct virtq_sg hdr, seg[2], st;
-	unsigned int i, done;
+	unsigned int i, inflight = 0, done = 0;
 	size_t bytes = (size_t)per * VQT_SECTOR;
-	void *tok;
-	uint32_t len;
 	int r;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; ) {
 		blk_hdr[i].type = virtq_cpu_to_le32(type);
 		blk_hdr[i].reserved = 0;
 		blk_hdr[i].sector = virtq_cpu_to_le64(first + (uint64_t)i * per);
@@ -277,23 +300,24 @@ static int blk_io(struct q *q, uint32_t type, uint64_t first, unsigned int n,
 
 			r = virtq_driver_add(q->vq, &hdr, 1, in, 3, &blk_hdr[i]);
 		}
+		if (r == -ENOSPC && inflight) {
+			/* The queue is full: send what is staged, take one back. */
+			if (kick(q) || blk_reap(q, type, n, bytes))
+				return -1;
+			inflight--;
+			done++;
+			continue;
+		}
 		if (r)
 			return fail("blk add", r);
+		inflight++;
+		i++;
 	}
 	if (kick(q))
 		return -1;
-	for (done = 0; done < n; done++) {
-		r = wait_used(q, &tok, &len, WAIT_US);
-		if (r <= 0)
-			return fail(r ? "blk get_used" : "blk request timed out", r);
-		i = (unsigned int)((struct blk_req *)tok - blk_hdr);
-		if (i >= n)
-			return fail("blk: unknown token", (int64_t)(uintptr_t)tok);
-		if (blk_status[i] != 0)
-			return fail("blk: request status", blk_status[i]);
-		if (type == BLK_T_IN && len != bytes + 1)
-			return fail("blk: read length", len);
-	}
+	for (; done < n; done++)
+		if (blk_reap(q, type, n, bytes))
+			return -1;
 	return 0;
 }
 
@@ -410,7 +434,7 @@ static int test_console(struct virtq_transport *t, unsigned int irq)
 
 	if (bring_up(t, RING_FEATURES, 2, q, irq))
 		return -1;
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 8 && i < q[0].num; i++) {
 		sg = (struct virtq_sg){ rx[i], sizeof rx[i] };
 		if (submit(&q[0], NULL, 0, &sg, 1, rx[i]))
 			return -1;
@@ -479,7 +503,7 @@ static int test_net(struct virtq_transport *t, unsigned int irq)
 		if (r)
 			return fail("net: config read", r);
 	}
-	for (i = 0; i < NET_RX_BUFS; i++) {
+	for (i = 0; i < NET_RX_BUFS && i < q[0].num; i++) {
 		sg = (struct virtq_sg){ rx[i], NET_BUF };
 		if (submit(&q[0], NULL, 0, &sg, 1, rx[i]))
 			return -1;
