@@ -13,6 +13,7 @@
 #else
 #define ENOENT		2
 #define EIO		5
+#define ENXIO		6
 #define EAGAIN		11
 #define EFAULT		14
 #define EBUSY		16
