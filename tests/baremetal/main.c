@@ -588,12 +588,12 @@ static void run_device(struct virtq_transport *t, unsigned int irq)
 
 static void probe_mmio(void)
 {
-	static struct virtq_mmio m[16];
-	static char at[16][24];
+	static struct virtq_mmio m[32];
+	static char at[32][24];
 	unsigned int i;
 	int r;
 
-	for (i = 0; i < rt_platform.n_mmio && i < 16; i++) {
+	for (i = 0; i < rt_platform.n_mmio && i < 32; i++) {
 		r = virtq_mmio_probe(&m[i], rt_platform.mmio[i].base, NULL);
 		if (r == -ENOENT)
 			continue;
