@@ -21,6 +21,7 @@
 #define ENOSPC		28
 #define EROFS		30
 #define ERANGE		34
+#define ENODATA		61
 #define EPROTO		71
 #define EMSGSIZE	90
 #define ENOTSUP		95
