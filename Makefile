@@ -76,7 +76,7 @@ tests: $(TESTS)
 tools: $(TOOLS)
 examples: $(EXAMPLES)
 
-$(B)/obj/%.o: %.c $(HEADERS) $(wildcard src/*.h src/vhost-user/*.h)
+$(B)/obj/%.o: %.c $(HEADERS) $(wildcard src/*.h src/vhost-user/*.h src/transport/*.h src/drivers/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -20,7 +20,9 @@
 #define ENODEV		19
 #define EINVAL		22
 #define ENOSPC		28
+#define EROFS		30
 #define ERANGE		34
+#define ENODATA		61
 #define EPROTO		71
 #define EMSGSIZE	90
 #define ENOTSUP		95

@@ -35,6 +35,7 @@ OPTS="-O0 -O2 -Os"
 CFLAGS_FS="-std=gnu11 -ffreestanding -nostdlib -nostdinc -fno-common -Iinclude -Isrc
 	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes"
 SRCS="src/driver.c tests/cross/freestanding-use.c"
+SRCS=$(printf '%s\n' $SRCS src/transport/*.c src/drivers/*.c | awk '!seen[$0]++')	# transports, device drivers
 
 if [ ! -f src/driver.c ]; then
 	echo "src/driver.c does not exist yet: nothing to check"
