@@ -171,12 +171,17 @@ static int legacy_enable(struct virtq_mmio *m, uint32_t num, uint64_t desc,
 	uint32_t align = m->t.legacy_align;
 	uint64_t pfn;
 
-	/* The device computes avail and used from desc: they must agree. */
-	if (desc % VIRTQ_MMIO_LEGACY_PAGE || desc % align ||
+	/*
+	 * The device computes avail and used from desc: they must agree.
+	 * Masks and shifts, not % and /: no 64-bit division helper on
+	 * 32-bit targets.
+	 */
+	if (align < 16 || (align & (align - 1)) ||
+	    (desc & (VIRTQ_MMIO_LEGACY_PAGE - 1)) || (desc & (align - 1)) ||
 	    avail != desc + virtq_desc_size(num) ||
 	    used != desc + virtq_legacy_used_offset(num, align))
 		return -EINVAL;
-	pfn = desc / VIRTQ_MMIO_LEGACY_PAGE;
+	pfn = desc >> 12;	/* VIRTQ_MMIO_LEGACY_PAGE */
 	if (!pfn || pfn > 0xffffffffu)
 		return -ERANGE;
 	/* Again here: a device reset may have forgotten it. */

@@ -210,8 +210,7 @@ static int pci_queue_enable(struct virtq_transport *t, uint16_t index, uint32_t 
 			    uint64_t desc, uint64_t avail, uint64_t used)
 {
 	struct virtq_pci *p = to_pci(t);
-	uint64_t noff;
-	uint32_t max;
+	uint32_t max, qoff, noff;
 
 	if (index >= cc_rd(p, CC_NUMQ, 2) || index >= VIRTQ_PCI_MAX_QUEUES)
 		return -ERANGE;
@@ -221,11 +220,23 @@ static int pci_queue_enable(struct virtq_transport *t, uint16_t index, uint32_t 
 	max = cc_rd(p, CC_Q_SIZE, 2);
 	if (!num || num > max || !virtq_size_valid(num))
 		return -EINVAL;
-	/* The doorbell must lie inside the notify structure (4.1.4.4). */
-	noff = (uint64_t)cc_rd(p, CC_Q_NOFF, 2) * p->notify_mul;
-	if (noff + 2 > p->notify.len)
+	/*
+	 * The doorbell, queue_notify_off * notify_off_multiplier bytes into
+	 * the notify structure, must lie inside it (4.1.4.4).  The
+	 * multiplier is 0 or a power of two: a shift, overflow checked in
+	 * 32 bits (no 64-bit multiply helper on small targets).
+	 */
+	qoff = cc_rd(p, CC_Q_NOFF, 2);
+	if (!p->notify_mul) {
+		noff = 0;
+	} else {
+		if (qoff > (0xffffffffu >> p->notify_shift))
+			return -ERANGE;
+		noff = qoff << p->notify_shift;
+	}
+	if (noff > p->notify.len || p->notify.len - noff < 2)
 		return -ERANGE;
-	p->notify_off[index] = (uint16_t)cc_rd(p, CC_Q_NOFF, 2);
+	p->notify_off[index] = noff;
 	cc_wr(p, CC_Q_SIZE, 2, num);
 	cc_wr(p, CC_Q_MSIX, 2, NO_VECTOR);
 	cc_wr(p, CC_Q_DESCLO, 4, (uint32_t)desc);
@@ -246,7 +257,7 @@ static int pci_queue_notify(struct virtq_transport *t, uint16_t index)
 
 	if (index >= VIRTQ_PCI_MAX_QUEUES)
 		return -ERANGE;
-	mem_wr(p, p->notify.addr + (uint64_t)p->notify_off[index] * p->notify_mul, 2, index);
+	mem_wr(p, p->notify.addr + p->notify_off[index], 2, index);
 	return 0;
 }
 
@@ -403,7 +414,7 @@ static int read_cap(struct virtq_pci *p, uint8_t pos, uint8_t type, uint8_t cap_
 	case VIRTQ_PCI_CAP_ISR:    min_len = 1; align = 1; break;
 	default:                   min_len = 0; align = 4; break;
 	}
-	if (len < min_len || off % align)
+	if (len < min_len || (off & (align - 1)))
 		return -EINVAL;
 	*bar_out = bar;
 	r->addr = off;		/* relative to the BAR until the BARs are known */
@@ -415,14 +426,30 @@ int virtq_pci_probe(struct virtq_pci *p, const struct virtq_pci_cfg_io *cfg,
 		    uint8_t bus, uint8_t dev, uint8_t fn,
 		    struct virtq_pci_bar_window *win)
 {
-	struct virtq_pci_region *regs[5] = { NULL, &p->common, &p->notify, &p->isr, &p->device };
-	uint8_t bars[5] = { 0 }, pos, type, cap_len;
-	bool found[5] = { false };
+	/*
+	 * Filled element by element: an initialised local array or a struct
+	 * copy may become a memset / memcpy call, which a freestanding
+	 * build has no right to.
+	 */
+	struct virtq_pci_region *regs[5];
+	uint8_t bars[5], pos, type, cap_len;
+	bool found[5];
 	uint16_t vendor, devid, cmd;
 	unsigned int i, n;
 	int r;
 
-	p->cfg = *cfg;
+	regs[0] = NULL;
+	regs[VIRTQ_PCI_CAP_COMMON] = &p->common;
+	regs[VIRTQ_PCI_CAP_NOTIFY] = &p->notify;
+	regs[VIRTQ_PCI_CAP_ISR] = &p->isr;
+	regs[VIRTQ_PCI_CAP_DEVICE] = &p->device;
+	for (i = 0; i < 5; i++) {
+		bars[i] = 0;
+		found[i] = false;
+	}
+	p->cfg.read = cfg->read;
+	p->cfg.write = cfg->write;
+	p->cfg.opaque = cfg->opaque;
 	p->bus = bus;
 	p->dev = dev;
 	p->fn = fn;
@@ -433,6 +460,7 @@ int virtq_pci_probe(struct virtq_pci *p, const struct virtq_pci_cfg_io *cfg,
 	p->t.legacy_align = 0;
 	p->t.features = 0;
 	p->notify_mul = 0;
+	p->notify_shift = 0;
 	p->num_queues = 0;
 	for (i = 0; i < 6; i++)
 		p->bar[i] = p->bar_size[i] = 0;
@@ -475,6 +503,8 @@ int virtq_pci_probe(struct virtq_pci *p, const struct virtq_pci_cfg_io *cfg,
 					p->notify_mul = cfg_rd(p, (uint16_t)(pos + 16), 4);
 					if (!pow2_or_zero(p->notify_mul))
 						return -EINVAL;
+					while (p->notify_mul >> p->notify_shift > 1)
+						p->notify_shift++;
 				}
 			}
 		}

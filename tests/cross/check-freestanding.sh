@@ -30,6 +30,9 @@ TARGETS=(
 	# (-Watomic-alignment); the calls it makes instead are the documented
 	# exception in the allow-list.
 	"clang-cortex-m0plus|clang --target=thumbv6m-none-eabi -mthumb -mcpu=cortex-m0plus -Wno-atomic-alignment"
+	# The two compilers tests/integration/baremetal boots with.
+	"gcc-riscv64-elf|riscv64-unknown-elf-gcc -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany -fno-pic"
+	"clang-aarch64|clang --target=aarch64-none-elf -mgeneral-regs-only -mstrict-align"
 )
 OPTS="-O0 -O2 -Os"
 CFLAGS_FS="-std=gnu11 -ffreestanding -nostdlib -nostdinc -fno-common -Iinclude -Isrc
@@ -41,9 +44,9 @@ if [ ! -f src/driver.c ]; then
 	echo "src/driver.c does not exist yet: nothing to check"
 	exit 77
 fi
-for tool in $NM $LD riscv64-linux-gnu-gcc arm-none-eabi-gcc clang; do
+for tool in $NM $LD riscv64-linux-gnu-gcc arm-none-eabi-gcc clang riscv64-unknown-elf-gcc; do
 	command -v "$tool" >/dev/null && continue
-	scripts/install-deps cross build >&2 || exit 1
+	scripts/install-deps cross build baremetal >&2 || exit 1
 	break
 done
 

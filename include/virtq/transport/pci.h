@@ -98,9 +98,10 @@ struct virtq_pci {
 	uint16_t num_queues;
 	struct virtq_pci_region common, notify, isr, device;
 	uint32_t notify_mul;		/* notify_off_multiplier (0 is legal) */
+	uint8_t notify_shift;		/* log2(notify_mul) */
 	uint64_t bar[6];		/* bus addresses (0: unused) */
 	uint64_t bar_size[6];
-	uint16_t notify_off[VIRTQ_PCI_MAX_QUEUES];
+	uint32_t notify_off[VIRTQ_PCI_MAX_QUEUES];	/* doorbell offsets in @notify */
 };
 
 /*
