@@ -48,6 +48,8 @@ uint64_t rt_now_us(void);
  */
 void rt_irq_init(void);
 void rt_irq_enable(unsigned int irq);
+/* Disable @irq again: a stale pending state of it is never claimed. */
+void rt_irq_disable(unsigned int irq);
 unsigned int rt_irq_wait(uint64_t timeout_us);
 void rt_irq_done(unsigned int irq);
 

@@ -121,6 +121,12 @@ void rt_irq_enable(unsigned int irq)
 	gic_enable(irq);
 }
 
+void rt_irq_disable(unsigned int irq)
+{
+	w32(GICD + 0x180 + 4 * (irq / 32), 1u << (irq % 32));	/* ICENABLER */
+	w32(GICD + 0x280 + 4 * (irq / 32), 1u << (irq % 32));	/* ICPENDR */
+}
+
 unsigned int rt_irq_wait(uint64_t timeout_us)
 {
 	uint64_t ticks = timeout_us * (cntfrq() / 1000000);

@@ -93,6 +93,11 @@ void rt_irq_enable(unsigned int irq)
 	w32(PLIC_ENABLE + 4 * (irq / 32), r32(PLIC_ENABLE + 4 * (irq / 32)) | (1u << (irq % 32)));
 }
 
+void rt_irq_disable(unsigned int irq)
+{
+	w32(PLIC_ENABLE + 4 * (irq / 32), r32(PLIC_ENABLE + 4 * (irq / 32)) & ~(1u << (irq % 32)));
+}
+
 unsigned int rt_irq_wait(uint64_t timeout_us)
 {
 	uint64_t deadline = *(volatile uint64_t *)CLINT_MTIME + timeout_us * 10;
