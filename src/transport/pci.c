@@ -423,7 +423,7 @@ static int read_cap(struct virtq_pci *p, uint8_t pos, uint8_t type, uint8_t cap_
 }
 
 int virtq_pci_probe(struct virtq_pci *p, const struct virtq_pci_cfg_io *cfg,
-		    uint8_t bus, uint8_t dev, uint8_t fn,
+		    const struct virtq_pci_mem_io *mem, uint8_t bus, uint8_t dev, uint8_t fn,
 		    struct virtq_pci_bar_window *win)
 {
 	/*
@@ -468,8 +468,9 @@ int virtq_pci_probe(struct virtq_pci *p, const struct virtq_pci_cfg_io *cfg,
 		p->notify_off[i] = 0;
 	for (i = 1; i < 5; i++)
 		regs[i]->addr = regs[i]->len = 0;
-	if (!p->mem.read || !p->mem.write)
-		p->mem.read = NULL, p->mem.write = NULL;
+	p->mem.read = mem ? mem->read : NULL;
+	p->mem.write = mem ? mem->write : NULL;
+	p->mem.opaque = mem ? mem->opaque : NULL;
 
 	vendor = (uint16_t)cfg_rd(p, PCI_VENDOR_ID, 2);
 	if (vendor == 0xffff || vendor == 0)

@@ -703,7 +703,7 @@ static void probe_pci(void)
 	virtq_pci_ecam_init(&ecam, rt_platform.ecam);
 	virtq_pci_bar_window_init(&win, rt_platform.pci_mmio32, rt_platform.pci_mmio32_size);
 	for (dev = 0; dev < 32 && n < 8; dev++) {
-		r = virtq_pci_probe(&p[n], virtq_pci_ecam_io(&ecam), 0, (uint8_t)dev, 0, &win);
+		r = virtq_pci_probe(&p[n], virtq_pci_ecam_io(&ecam), NULL, 0, (uint8_t)dev, 0, &win);
 		if (r == -ENOENT || r == -ENODEV)	/* empty slot, or the host bridge */
 			continue;
 		cur_dev = "?";

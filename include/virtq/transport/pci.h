@@ -29,7 +29,7 @@
  *	static struct virtq_pci dev;
  *	virtq_pci_ecam_init(&ecam, 0x30000000);
  *	virtq_pci_bar_window_init(&win, 0x40000000, 0x40000000);
- *	r = virtq_pci_probe(&dev, virtq_pci_ecam_io(&ecam), 0, slot, 0, &win);
+ *	r = virtq_pci_probe(&dev, virtq_pci_ecam_io(&ecam), NULL, 0, slot, 0, &win);
  *	struct virtq_transport *t = &dev.t;	// then transport.h
  */
 #ifndef VIRTQ_TRANSPORT_PCI_H
@@ -107,10 +107,9 @@ struct virtq_pci {
 /*
  * Probe function @bus:@dev.@fn through @cfg (copied) and set @p up as a
  * transport (ops, device_id, vendor_id = the PCI subsystem vendor,
- * config_len = the device config length).  @win may be NULL: then every
- * BAR the capabilities use must already be assigned.  @mem is taken from
- * p->mem as the caller left it if p->mem.read is set before the call,
- * otherwise the volatile accessors are used.
+ * config_len = the device config length).  @mem (copied) reaches the BAR
+ * memory; NULL: the volatile accessors.  @win may be NULL: then every
+ * BAR the capabilities use must already be assigned.
  *
  * Returns 0, or
  *   -ENOENT     no function there (vendor ID 0xffff or 0);
@@ -125,7 +124,7 @@ struct virtq_pci {
  *   -ENOSPC     @win is too small for the BARs.
  */
 int virtq_pci_probe(struct virtq_pci *p, const struct virtq_pci_cfg_io *cfg,
-		    uint8_t bus, uint8_t dev, uint8_t fn,
+		    const struct virtq_pci_mem_io *mem, uint8_t bus, uint8_t dev, uint8_t fn,
 		    struct virtq_pci_bar_window *win);
 
 #ifdef __cplusplus
