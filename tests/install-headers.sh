@@ -13,6 +13,9 @@ trap 'rm -rf "$dir"' EXIT
 [ -f "$B/libvirtq.a" ] || { echo "$B/libvirtq.a not built (make lib)"; exit 77; }
 [ -n "${SAN:-}" ] && { echo "install is checked in the plain build only"; exit 77; }
 
+# make install rewrites $B/libvirtq.pc for its PREFIX: put the build's back.
+[ -f "$B/libvirtq.pc" ] && cp "$B/libvirtq.pc" "$dir/pc.saved"
+trap '[ -f "$dir/pc.saved" ] && cp "$dir/pc.saved" "$B/libvirtq.pc"; rm -rf "$dir"' EXIT
 if ! make -s --no-print-directory B="$B" CC="$CC" install DESTDIR="$dir" PREFIX=/usr >"$dir/log" 2>&1; then
 	echo "FAIL: make install"; sed 's/^/    /' "$dir/log"; exit 1
 fi
