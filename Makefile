@@ -130,7 +130,7 @@ check-tsan:
 
 install: lib
 	install -d $(DESTDIR)$(INCLUDEDIR)/virtq $(DESTDIR)$(LIBDIR)/pkgconfig
-	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/virtq/
+	for h in $(HEADERS:include/%=%); do install -D -m 644 include/$$h $(DESTDIR)$(INCLUDEDIR)/$$h || exit 1; done
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(SHARED_LIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
