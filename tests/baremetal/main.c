@@ -30,6 +30,8 @@
 #include "virtq/transport.h"
 #include "virtq/drivers/blk.h"
 #include "virtq/drivers/rng.h"
+#include "virtq/drivers/console.h"
+#include "virtq/drivers/net.h"
 #include "virtq/transport/mmio.h"
 #if VQT_PCI
 #include "virtq/transport/pci.h"
@@ -85,132 +87,8 @@ static int fail(const char *why, int64_t v)
 	return -1;
 }
 
-/* ---- queues ------------------------------------------------------------ */
-
-struct q {
-	struct virtq_driver *vq;
-	struct virtq_transport *t;
-	unsigned int irq;
-	unsigned int irqs;	/* interrupts that ended a wait */
-	uint32_t num;
-};
-
-static int queue_setup(struct virtq_transport *t, uint16_t index, struct q *q,
-		       unsigned int irq)
-{
-	struct virtq_driver_config cfg = { 0 };
-	size_t mem;
-	int r;
-
-	q->t = t;
-	q->irq = irq;
-	q->irqs = 0;
-	r = virtq_transport_queue_size(t, index, QUEUE_WANT, &q->num);
-	if (r)
-		return fail("queue_size", r);
-	virtq_transport_queue_config(t, index, &cfg);
-	cfg.num = q->num;
-	if (t->legacy_align) {
-		void *base = alloc(virtq_legacy_size(q->num, t->legacy_align), 4096);
-
-		if (!base)
-			return fail("out of memory (legacy ring)", q->num);
-		r = virtq_driver_config_legacy(&cfg, base, t->legacy_align);
-		if (r)
-			return fail("config_legacy", r);
-	} else {
-		cfg.desc = alloc(VIRTQ_DESC_SIZE(q->num), 16);
-		cfg.avail = alloc(VIRTQ_AVAIL_SIZE(q->num), 2);
-		cfg.used = alloc(VIRTQ_USED_SIZE(q->num), 4);
-		if (!cfg.desc || !cfg.avail || !cfg.used)
-			return fail("out of memory (rings)", q->num);
-	}
-	if (t->features & VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC)) {
-		cfg.indirect_max = 8;
-		cfg.indirect = alloc(virtq_driver_indirect_size(q->num, 8), 16);
-		if (!cfg.indirect)
-			return fail("out of memory (indirect)", q->num);
-	}
-	mem = virtq_driver_mem_size(q->num);
-	q->vq = alloc(mem, 64);
-	if (!q->vq)
-		return fail("out of memory (driver state)", q->num);
-	r = virtq_driver_init(q->vq, mem, &cfg);
-	if (r)
-		return fail("virtq_driver_init", r);
-	r = virtq_transport_queue_enable(t, q->vq);
-	if (r)
-		return fail("queue_enable", r);
-	return 0;
-}
-
-/*
- * One used chain, waited for by polling or by interrupt: ask for a
- * callback, and only sleep if the recheck says nothing arrived meanwhile
- * (enable_cb returns false when used entries raced in).
- */
-static int wait_used(struct q *q, void **tok, uint32_t *len, uint64_t timeout_us)
-{
-	uint64_t deadline = rt_now_us() + timeout_us;
-	unsigned int irq;
-	int r;
-
-	for (;;) {
-		r = virtq_driver_get_used(q->vq, tok, len);
-		if (r)
-			return r;
-		if (rt_now_us() >= deadline)
-			return 0;
-		if (!VQT_IRQ)
-			continue;
-		if (!virtq_driver_enable_cb(q->vq))
-			continue;
-		irq = rt_irq_wait(deadline - rt_now_us());
-		if (!irq)
-			continue;
-		if (virtq_transport_interrupt_ack(q->t) & VIRTQ_ISR_QUEUE)
-			q->irqs++;
-		rt_irq_done(irq);
-	}
-}
-
-static int submit(struct q *q, const struct virtq_sg *out, unsigned int n_out,
-		  const struct virtq_sg *in, unsigned int n_in, void *tok)
-{
-	int r = virtq_driver_add(q->vq, out, n_out, in, n_in, tok);
-
-	return r ? fail("virtq_driver_add", r) : 0;
-}
-
-static int kick(struct q *q)
-{
-	int r = virtq_driver_kick(q->vq);
-
-	return r < 0 ? fail("kick", r) : 0;
-}
-
-static int bring_up(struct virtq_transport *t, uint64_t want, unsigned int nq,
-		    struct q *qs, unsigned int irq)
-{
-	unsigned int i;
-	int r;
-
-	r = virtq_transport_negotiate(t, want, NULL);
-	if (r)
-		return fail("negotiate", r);
-	for (i = 0; i < nq; i++)
-		if (queue_setup(t, (uint16_t)i, &qs[i], irq))
-			return -1;
-	r = virtq_transport_driver_ok(t);
-	if (r)
-		return fail("driver_ok", r);
-	if (VQT_IRQ)
-		rt_irq_enable(irq);
-	return 0;
-}
-
-static void ok(struct virtq_transport *t, struct q *q, unsigned int irqs,
-	       const char *detail)
+static void ok(struct virtq_transport *t, uint32_t num, unsigned int irqs,
+		  const char *detail)
 {
 	rt_puts("VQT dev=");
 	rt_puts(cur_dev);
@@ -219,7 +97,7 @@ static void ok(struct virtq_transport *t, struct q *q, unsigned int irqs,
 	rt_puts(" features=");
 	rt_put_hex(t->features);
 	rt_puts(" qs=");
-	rt_put_dec(q->num);
+	rt_put_dec(num);
 	rt_puts(" irqs=");
 	rt_put_dec(irqs);
 	rt_puts(" ok");
@@ -273,9 +151,7 @@ static void set_wait(struct virtq_wait *w)
 static void report(struct virtq_transport *t, struct virtq_driver *vq, unsigned int irqs,
 		   const char *detail)
 {
-	struct q q = { .num = virtq_driver_size(vq) };
-
-	ok(t, &q, irqs, detail);
+	ok(t, virtq_driver_size(vq), irqs, detail);
 }
 
 /* ---- virtio-blk (drivers/blk.h) ---------------------------------------- */
@@ -283,7 +159,7 @@ static void report(struct virtq_transport *t, struct virtq_driver *vq, unsigned 
 #define BLK_INFLIGHT	8
 
 /* One completed asynchronous request, waited for by polling or by interrupt. */
-static int blk_reap(struct virtq_blk *blk, struct q *irqs_of)
+static int blk_reap(struct virtq_blk *blk, unsigned int *irqs)
 {
 	uint64_t deadline = rt_now_us() + WAIT_US;
 	struct virtq_blk_req *done;
@@ -307,7 +183,7 @@ static int blk_reap(struct virtq_blk *blk, struct q *irqs_of)
 		if (!irq)
 			continue;
 		if (virtq_transport_interrupt_ack(blk->t) & VIRTQ_ISR_QUEUE)
-			irqs_of->irqs++;
+			(*irqs)++;
 		rt_irq_done(irq);
 	}
 }
@@ -317,7 +193,7 @@ static int test_blk(struct virtq_transport *t, unsigned int irq)
 	static struct virtq_blk blk;
 	static struct virtq_blk_req req[BLK_INFLIGHT];
 	struct virtq_blk_config cfg = { 0 };
-	struct q counts = { 0 };
+	unsigned int irqs = 0;
 	uint8_t *buf;
 	uint64_t cap;
 	uint32_t s, i, idlen = 0;
@@ -366,8 +242,8 @@ static int test_blk(struct virtq_transport *t, unsigned int irq)
 		if (!(virtq_transport_interrupt_ack(t) & VIRTQ_ISR_QUEUE))
 			return fail("blk: interrupt without the used-buffer status bit", 0);
 		rt_irq_done(got);
-		counts.irqs++;
-		if (blk_reap(&blk, &counts))
+		irqs++;
+		if (blk_reap(&blk, &irqs))
 			return -1;
 	}
 
@@ -380,7 +256,7 @@ static int test_blk(struct virtq_transport *t, unsigned int irq)
 		};
 		r = virtq_blk_submit(&blk, &req[n]);
 		if (r == -ENOSPC && inflight) {
-			if (blk_reap(&blk, &counts))
+			if (blk_reap(&blk, &irqs))
 				return -1;
 			inflight--;
 			continue;
@@ -391,7 +267,7 @@ static int test_blk(struct virtq_transport *t, unsigned int irq)
 		n++;
 	}
 	while (inflight--)
-		if (blk_reap(&blk, &counts))
+		if (blk_reap(&blk, &irqs))
 			return -1;
 	for (s = 0; s < VQT_READ_N; s++)
 		for (i = 0; i < VQT_SECTOR; i++)
@@ -443,7 +319,7 @@ static int test_blk(struct virtq_transport *t, unsigned int irq)
 			detail[k++] = id[i];
 		detail[k] = 0;
 	}
-	report(t, virtq_blk_queue(&blk), counts.irqs + hook_irqs, detail);
+	report(t, virtq_blk_queue(&blk), irqs + hook_irqs, detail);
 	return 0;
 }
 
@@ -480,150 +356,206 @@ static int test_rng(struct virtq_transport *t, unsigned int irq)
 	return 0;
 }
 
-/* ---- virtio-console (port 0, no MULTIPORT) ------------------------------ */
+/* ---- virtio-console port 0 (drivers/console.h) -------------------------- */
 
 #define CONSOLE_LINE "VQT-CONSOLE hello from the bare-metal guest\n"
 
+struct line {
+	char buf[128];
+	unsigned int n;
+	bool done;
+};
+
+static void line_add(struct line *l, const char *data, uint32_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < len && !l->done; i++) {
+		if (data[i] == '\n' || data[i] == '\r') {
+			l->done = l->n > 0;
+			continue;
+		}
+		if (l->n < sizeof l->buf - 1)
+			l->buf[l->n++] = data[i];
+	}
+}
+
+static void con_rx(void *opaque, const char *data, uint32_t len)
+{
+	line_add(opaque, data, len);
+}
+
 static int test_console(struct virtq_transport *t, unsigned int irq)
 {
-	static struct q q[2];	/* 0: receiveq, 1: transmitq */
-	static char rx[8][64], line[128];
+	static struct virtq_console con;
 	static const char msg[] = CONSOLE_LINE;
-	struct virtq_sg sg;
-	unsigned int i, n = 0;
-	uint32_t len;
-	void *tok;
+	static struct line l;
+	struct virtq_console_config cfg = { 0 };
+	uint64_t deadline;
+	unsigned int irqs = 0, got;
+	char chunk[32];
 	int r;
 
-	if (bring_up(t, RING_FEATURES, 2, q, irq))
+	if (queue_mem(t, VQT_QS, &cfg.rx) || queue_mem(t, VQT_QS, &cfg.tx))
 		return -1;
-	for (i = 0; i < 8 && i < q[0].num; i++) {
-		sg = (struct virtq_sg){ rx[i], sizeof rx[i] };
-		if (submit(&q[0], NULL, 0, &sg, 1, rx[i]))
-			return -1;
-	}
-	if (kick(&q[0]))
-		return -1;
-	sg = (struct virtq_sg){ (void *)msg, sizeof msg - 1 };
-	if (submit(&q[1], &sg, 1, NULL, 0, (void *)msg) || kick(&q[1]))
-		return -1;
-	r = wait_used(&q[1], &tok, &len, WAIT_US);
-	if (r <= 0 || tok != msg)
-		return fail(r ? "console tx" : "console tx timed out", r);
-	/* The host's line, possibly in pieces, up to its newline. */
-	while (n < sizeof line - 1) {
-		r = wait_used(&q[0], &tok, &len, WAIT_US);
-		if (r <= 0)
-			return fail(r ? "console rx" : "console rx timed out after bytes", r ? (int64_t)r : (int64_t)n);
-		if (len > sizeof rx[0])
-			return fail("console rx length", len);
-		for (i = 0; i < len && n < sizeof line - 1; i++)
-			line[n++] = ((char *)tok)[i];
-		sg = (struct virtq_sg){ tok, sizeof rx[0] };
-		if (submit(&q[0], NULL, 0, &sg, 1, tok) || kick(&q[0]))
-			return -1;
-		if (n && line[n - 1] == '\n')
+	cfg.ring_features = RING_FEATURES;
+	set_wait(&cfg.wait);
+	cfg.rx_count = 8;
+	cfg.rx_buf_size = 64;
+	cfg.rx_bufs = alloc(8 * 64, 16);
+	if (!cfg.rx_bufs)
+		return fail("out of memory", 0);
+	r = virtq_console_init(&con, t, &cfg);
+	if (r)
+		return fail("virtq_console_init", r);
+	if (VQT_IRQ)
+		rt_irq_enable(irq);
+	hook_irqs = 0;
+	r = virtq_console_write(&con, msg, sizeof msg - 1);
+	if (r)
+		return fail("virtq_console_write", r);
+	/* The host's line: polled with console_read, or harvested after each interrupt. */
+	deadline = rt_now_us() + WAIT_US;
+	l.n = 0;
+	l.done = false;
+	while (!l.done) {
+		if (rt_now_us() >= deadline)
+			return fail("console: no line from the host; bytes", l.n);
+		if (!VQT_IRQ) {
+			r = virtq_console_read(&con, chunk, sizeof chunk);
+			if (r < 0)
+				return fail("virtq_console_read", r);
+			line_add(&l, chunk, (uint32_t)r);
+			continue;
+		}
+		r = virtq_console_interrupt(&con, con_rx, &l, NULL);
+		if (r < 0)
+			return fail("virtq_console_interrupt", r);
+		if (l.done)
 			break;
+		got = rt_irq_wait(deadline - rt_now_us());
+		if (got) {
+			irqs++;
+			rt_irq_done(got);
+		}
 	}
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	line[n] = 0;
-	if (!n)
-		return fail("console: empty line from the host", 0);
+	l.buf[l.n] = 0;
 	rt_puts("VQT console-rx: ");
-	rt_puts(line);
+	rt_puts(l.buf);
 	rt_puts("\n");
-	ok(t, &q[0], q[0].irqs + q[1].irqs, NULL);
+	report(t, con.rxq, irqs + hook_irqs, NULL);
 	return 0;
 }
 
-/* ---- virtio-net -------------------------------------------------------- */
+/* ---- virtio-net (drivers/net.h) ---------------------------------------- */
 
-#define NET_F_MAC	5
 #define NET_RX_BUFS	16
-#define NET_BUF		1536
+
+struct arp_wait {
+	uint8_t mac[6];
+	uint8_t gw_mac[6];
+	unsigned int frames;
+	bool done;
+};
+
+static const uint8_t my_ip[4] = { 10, 0, 2, 15 }, gw_ip[4] = { 10, 0, 2, 2 };
+
+/* Is @f QEMU's gateway answering our ARP request? */
+static void arp_check(struct arp_wait *w, const uint8_t *f, uint32_t len)
+{
+	w->frames++;
+	if (len >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[20] == 0 && f[21] == 2 &&
+	    !memcmp(f + 28, gw_ip, 4) && !memcmp(f + 32, w->mac, 6) &&
+	    !memcmp(f + 38, my_ip, 4)) {
+		memcpy(w->gw_mac, f + 22, 6);
+		w->done = true;
+	}
+}
+
+static void net_rx(void *opaque, const void *frame, uint32_t len)
+{
+	arp_check(opaque, frame, len);
+}
 
 static int test_net(struct virtq_transport *t, unsigned int irq)
 {
-	static struct q q[2];	/* 0: receiveq, 1: transmitq */
-	static uint8_t rx[NET_RX_BUFS][NET_BUF], tx[128];
-	static const uint8_t my_ip[4] = { 10, 0, 2, 15 }, gw_ip[4] = { 10, 0, 2, 2 };
-	uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-	struct virtq_sg sg;
-	unsigned int i, hdr, frames = 0;
+	static struct virtq_net net;
+	static uint8_t arp[60], frame[VIRTQ_NET_FRAME_MAX];
+	static struct arp_wait w;
+	static char d[40] = "gw-mac=";
+	struct virtq_net_config cfg = { 0 };
 	uint64_t deadline;
-	uint8_t *f;
+	unsigned int i, k, irqs = 0, got;
 	uint32_t len;
-	void *tok;
 	int r;
 
-	if (bring_up(t, RING_FEATURES | VIRTQ_FEATURE(NET_F_MAC), 2, q, irq))
+	if (queue_mem(t, VQT_QS, &cfg.rx) || queue_mem(t, VQT_QS, &cfg.tx))
 		return -1;
-	/* VERSION_1 always has num_buffers in the header; legacy without MRG_RXBUF does not. */
-	hdr = t->legacy_align ? 10 : 12;
-	if (t->features & VIRTQ_FEATURE(NET_F_MAC)) {
-		r = virtq_transport_config_read(t, 0, mac, 6);
-		if (r)
-			return fail("net: config read", r);
-	}
-	for (i = 0; i < NET_RX_BUFS && i < q[0].num; i++) {
-		sg = (struct virtq_sg){ rx[i], NET_BUF };
-		if (submit(&q[0], NULL, 0, &sg, 1, rx[i]))
-			return -1;
-	}
-	if (kick(&q[0]))
-		return -1;
+	cfg.ring_features = RING_FEATURES;
+	set_wait(&cfg.wait);
+	cfg.rx_count = NET_RX_BUFS;
+	cfg.rx_buf_size = VIRTQ_NET_RX_BUF_SIZE;
+	cfg.rx_bufs = alloc(NET_RX_BUFS * VIRTQ_NET_RX_BUF_SIZE, 16);
+	if (!cfg.rx_bufs)
+		return fail("out of memory", 0);
+	r = virtq_net_init(&net, t, &cfg);
+	if (r)
+		return fail("virtq_net_init", r);
+	if (VQT_IRQ)
+		rt_irq_enable(irq);
+	hook_irqs = 0;
+	r = virtq_net_mac(&net, w.mac);
+	if (r)
+		return fail("virtq_net_mac", r);
+	r = virtq_net_link_up(&net);
+	if (r != 1)
+		return fail("net: link not up", r);
 	/* ARP who-has 10.0.2.2 tell 10.0.2.15, broadcast. */
-	memset(tx, 0, sizeof tx);
-	f = tx + hdr;
-	memset(f, 0xff, 6);
-	memcpy(f + 6, mac, 6);
-	f[12] = 0x08; f[13] = 0x06;
-	f[14] = 0; f[15] = 1; f[16] = 0x08; f[17] = 0; f[18] = 6; f[19] = 4;
-	f[20] = 0; f[21] = 1;
-	memcpy(f + 22, mac, 6);
-	memcpy(f + 28, my_ip, 4);
-	memcpy(f + 38, gw_ip, 4);
-	sg = (struct virtq_sg){ tx, hdr + 60 };
-	if (submit(&q[1], &sg, 1, NULL, 0, tx) || kick(&q[1]))
-		return -1;
-	r = wait_used(&q[1], &tok, &len, WAIT_US);
-	if (r <= 0 || tok != tx)
-		return fail(r ? "net tx" : "net tx timed out", r);
+	memset(arp, 0, sizeof arp);
+	memset(arp, 0xff, 6);
+	memcpy(arp + 6, w.mac, 6);
+	arp[12] = 0x08; arp[13] = 0x06;
+	arp[15] = 1; arp[16] = 0x08; arp[18] = 6; arp[19] = 4;
+	arp[21] = 1;
+	memcpy(arp + 22, w.mac, 6);
+	memcpy(arp + 28, my_ip, 4);
+	memcpy(arp + 38, gw_ip, 4);
+	r = virtq_net_send_wait(&net, arp, sizeof arp);
+	if (r)
+		return fail("virtq_net_send_wait", r);
 	deadline = rt_now_us() + WAIT_US;
-	for (;;) {
-		uint64_t now = rt_now_us();
-
-		if (now >= deadline)
-			return fail("net: no ARP reply from 10.0.2.2, frames seen", frames);
-		r = wait_used(&q[0], &tok, &len, deadline - now);
-		if (r < 0)
-			return fail("net rx", r);
-		if (!r)
+	w.frames = 0;
+	w.done = false;
+	while (!w.done) {
+		if (rt_now_us() >= deadline)
+			return fail("net: no ARP reply from 10.0.2.2; frames seen", w.frames);
+		if (!VQT_IRQ) {
+			r = virtq_net_recv(&net, frame, sizeof frame, &len);
+			if (r < 0)
+				return fail("virtq_net_recv", r);
+			if (r)
+				arp_check(&w, frame, len);
 			continue;
-		frames++;
-		f = (uint8_t *)tok + hdr;
-		if (len >= hdr + 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 2 &&
-		    !memcmp(f + 28, gw_ip, 4) && !memcmp(f + 32, mac, 6))
-			break;
-		/* Not ours: give the buffer back (receive buffers are refilled). */
-		sg = (struct virtq_sg){ tok, NET_BUF };
-		if (submit(&q[0], NULL, 0, &sg, 1, tok) || kick(&q[0]))
-			return -1;
-	}
-	{
-		static char d[40] = "gw-mac=";
-		unsigned int k = 7;
-
-		for (i = 0; i < 6; i++) {
-			d[k++] = "0123456789abcdef"[f[22 + i] >> 4];
-			d[k++] = "0123456789abcdef"[f[22 + i] & 15];
-			if (i < 5)
-				d[k++] = ':';
 		}
-		d[k] = 0;
-		ok(t, &q[0], q[0].irqs + q[1].irqs, d);
+		r = virtq_net_interrupt(&net, net_rx, NULL, &w, NULL);
+		if (r < 0)
+			return fail("virtq_net_interrupt", r);
+		if (w.done)
+			break;
+		got = rt_irq_wait(deadline - rt_now_us());
+		if (got) {
+			irqs++;
+			rt_irq_done(got);
+		}
 	}
+	for (i = 0, k = 7; i < 6; i++) {
+		d[k++] = "0123456789abcdef"[w.gw_mac[i] >> 4];
+		d[k++] = "0123456789abcdef"[w.gw_mac[i] & 15];
+		if (i < 5)
+			d[k++] = ':';
+	}
+	d[k] = 0;
+	report(t, net.rxq, irqs + hook_irqs, d);
 	return 0;
 }
 
