@@ -29,11 +29,17 @@ static int probe(void)
 	return fake_pci_probe(&p, &f, 3, &w);
 }
 
+/* Every allocation, freed at the end (the sanitizer runs check leaks). */
+static void *allocs[64];
+static unsigned int n_allocs;
+
 static void *zalloc(size_t align, size_t size)
 {
 	void *m = aligned_alloc(align, (size + align - 1) / align * align);
 
 	CHECK(m != NULL);
+	CHECK(n_allocs < sizeof allocs / sizeof allocs[0]);
+	allocs[n_allocs++] = m;
 	memset(m, 0, size);
 	return m;
 }
@@ -163,5 +169,7 @@ int main(void)
 	/* (vq[3] is queue 3; queue 0 with offset 2 * 2^31 wraps 32 bits) */
 	vq[0] = make_queue(0, 16);
 	CHECK_EQ(virtq_transport_queue_enable(&p.t, vq[0]), -ERANGE);
+	while (n_allocs)
+		free(allocs[--n_allocs]);
 	return 0;
 }
