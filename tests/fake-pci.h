@@ -55,6 +55,7 @@ struct fake_pci {
 
 	bool reset_never_settles;
 	bool refuse_features_ok;
+	bool enable_never_sticks;	/* queue_enable reads back 0 */
 	uint32_t gen_bumps;
 };
 
@@ -284,7 +285,7 @@ static inline void fp_mem_write(void *opaque, uint64_t addr, unsigned int w, uin
 	case 0x16: CHECK(w == 2); f->qsel = (uint16_t)v; return;
 	case 0x18: CHECK(w == 2); q->size = (uint16_t)v; return;
 	case 0x1a: CHECK(w == 2); q->msix = (uint16_t)v; return;
-	case 0x1c: CHECK(w == 2); q->enable = (uint16_t)v; return;
+	case 0x1c: CHECK(w == 2); q->enable = f->enable_never_sticks ? 0 : (uint16_t)v; return;
 	case 0x20: CHECK(w == 4); q->desc = (q->desc & ~0xffffffffull) | v; return;
 	case 0x24: CHECK(w == 4); q->desc = (q->desc & 0xffffffffull) | (uint64_t)v << 32; return;
 	case 0x28: CHECK(w == 4); q->avail = (q->avail & ~0xffffffffull) | v; return;

@@ -8,6 +8,9 @@
  *    (-ENOENT), sizes rounded down to a power of two, a live queue -EBUSY;
  *    enable programs size, the three addresses, MSI-X vector "none",
  *    enable = 1;
+ *    a size above the device's maximum -EINVAL, a device that does not
+ *    take the queue (enable reads back 0) -EIO, a queue index beyond
+ *    VIRTQ_PCI_MAX_QUEUES -ERANGE;
  *  - notify: at notify.addr + queue_notify_off * multiplier, the queue
  *    index written; with a multiplier of 0 every queue shares the first
  *    doorbell; a queue_notify_off beyond the notify structure: -ERANGE;
@@ -169,6 +172,22 @@ int main(void)
 	/* (vq[3] is queue 3; queue 0 with offset 2 * 2^31 wraps 32 bits) */
 	vq[0] = make_queue(0, 16);
 	CHECK_EQ(virtq_transport_queue_enable(&p.t, vq[0]), -ERANGE);
+	/* Size above the maximum; enable that does not stick; index out of range. */
+	fake_pci_init(&f, VIRTQ_ID_NET);
+	f.q[0].max = f.q[0].size = 8;
+	CHECK_EQ(probe(), 0);
+	CHECK_EQ(virtq_transport_negotiate(&p.t, 0, NULL), 0);
+	vq[0] = make_queue(0, 16);
+	CHECK_EQ(virtq_transport_queue_enable(&p.t, vq[0]), -EINVAL);
+	CHECK_EQ(f.q[0].enable, 0);
+	f.q[0].max = f.q[0].size = 16;
+	f.enable_never_sticks = true;
+	CHECK_EQ(virtq_transport_queue_enable(&p.t, vq[0]), -EIO);
+	f.enable_never_sticks = false;
+	f.num_queues = VIRTQ_PCI_MAX_QUEUES + 1;
+	CHECK_EQ(p.t.ops->queue_enable(&p.t, VIRTQ_PCI_MAX_QUEUES, 16, 0x1000, 0x2000, 0x3000), -ERANGE);
+	CHECK_EQ(p.t.ops->queue_notify(&p.t, VIRTQ_PCI_MAX_QUEUES), -ERANGE);
+
 	while (n_allocs)
 		free(allocs[--n_allocs]);
 	return 0;
