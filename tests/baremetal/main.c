@@ -33,9 +33,7 @@
 #include "virtq/drivers/console.h"
 #include "virtq/drivers/net.h"
 #include "virtq/transport/mmio.h"
-#if VQT_PCI
 #include "virtq/transport/pci.h"
-#endif
 #include "virtq_errno.h"
 
 #ifndef VQT_IRQ
@@ -620,7 +618,6 @@ static void probe_mmio(void)
 	}
 }
 
-#if VQT_PCI
 static void probe_pci(void)
 {
 	static struct virtq_pci p[8];
@@ -654,11 +651,6 @@ static void probe_pci(void)
 		n++;
 	}
 }
-#else
-static void probe_pci(void)
-{
-}
-#endif
 
 int main(void);
 int main(void)
