@@ -21,7 +21,7 @@
  *	virtq_transport_queue_config(t, 0, &cfg);	// features, index, notify hook
  *	cfg.num = num; cfg.desc = ...;			// caller memory
  *	virtq_driver_init(vq, len, &cfg);
- *	virtq_transport_queue_enable(t, 0, vq);
+ *	virtq_transport_queue_enable(t, vq);
  *	virtq_transport_driver_ok(t);
  *
  * Errors are -errno; freestanding builds use Linux's values.
@@ -80,13 +80,16 @@ struct virtq_transport_ops {
 	int (*queue_max)(struct virtq_transport *t, uint16_t index, uint32_t *max);
 	/*
 	 * Program queue @index with @num entries at the given device
-	 * addresses and enable it.  A legacy transport needs the legacy
-	 * contiguous layout (t->legacy_align): -EINVAL otherwise, or when an
-	 * address does not fit the registers (-ERANGE).
+	 * addresses and enable it.  Returns 0, or -EBUSY (the queue is
+	 * live), -EINVAL (@num 0, not a power of two or above the device's
+	 * maximum; on a legacy transport, areas not in the legacy contiguous
+	 * layout of t->legacy_align), -ERANGE (an address or the queue's
+	 * doorbell does not fit the transport), -EIO (the device did not
+	 * take the queue: the enable / PFN register reads back wrong).
 	 */
 	int (*queue_enable)(struct virtq_transport *t, uint16_t index, uint32_t num,
 			    uint64_t desc, uint64_t avail, uint64_t used);
-	/* Ring queue @index's doorbell. */
+	/* Ring queue @index's doorbell: 0, or -ERANGE (no doorbell for @index). */
 	int (*queue_notify)(struct virtq_transport *t, uint16_t index);
 	/* Configuration generation (a legacy transport without one returns 0). */
 	uint32_t (*config_generation)(struct virtq_transport *t);
@@ -146,7 +149,8 @@ void virtq_transport_queue_config(struct virtq_transport *t, uint16_t index,
 /*
  * Program queue virtq_driver_queue_index(@vq) from the initialised @vq
  * (size and ring device addresses) and enable it.
- * Returns 0, or what ops->queue_enable returns (-EINVAL, -ERANGE).
+ * Returns 0, or what ops->queue_enable returns (-EBUSY, -EINVAL, -ERANGE,
+ * -EIO).
  */
 int virtq_transport_queue_enable(struct virtq_transport *t, struct virtq_driver *vq);
 
