@@ -133,6 +133,7 @@ struct virtq_blk {
  * DRIVER_OK.  On failure after the reset, FAILED is set in the status.
  *
  * Returns 0, or
+ *   -EINVAL     @blk, @t or @cfg NULL (and see virtq_queue_setup below);
  *   -ENODEV     not a block device, or a modern device without VERSION_1;
  *   -ETIMEDOUT  the reset never completed;
  *   -ENOTSUP    the device refused the features (FEATURES_OK cleared);
