@@ -333,13 +333,13 @@ static inline struct virtq_queue_mem fake_queue_mem(struct fake_dev *fd, uint32_
 	m.num = num;
 	m.ring_len = VIRTQ_QUEUE_RING_SIZE(num);
 	m.ring = fake_alloc(fd, m.ring_len, 4096);
-	m.state_len = virtq_driver_mem_size(num);
+	m.state_len = VIRTQ_DRIVER_MEM_SIZE(num);	/* num need not be a power of two */
 	m.state = aligned_alloc(64, (m.state_len + 63) / 64 * 64);	/* private: not in the arena */
 	CHECK(m.state != NULL && fd->nowned < 16);
 	fd->owned[fd->nowned++] = m.state;
 	if (indirect_max) {
 		m.indirect_max = indirect_max;
-		m.indirect_len = virtq_driver_indirect_size(num, indirect_max);
+		m.indirect_len = VIRTQ_INDIRECT_SIZE(num, indirect_max);
 		m.indirect = fake_alloc(fd, m.indirect_len, 16);
 	}
 	return m;

@@ -148,6 +148,22 @@ fail:
 	return r;
 }
 
+int virtq_blk_config_changed(struct virtq_blk *blk)
+{
+	uint64_t cap;
+	int r;
+
+	if (!blk->vq || blk->failed)
+		return -EIO;
+	r = drv_cfg64(blk->t, BLK_CFG_CAPACITY, &cap);
+	if (r)
+		return r;
+	if (cap > BLK_MAX_CAPACITY)
+		return -EPROTO;
+	blk->capacity = cap;
+	return 0;
+}
+
 uint64_t virtq_blk_capacity(const struct virtq_blk *blk)
 {
 	return blk->capacity;
@@ -397,7 +413,8 @@ int virtq_blk_interrupt(struct virtq_blk *blk,
 		return -EINVAL;
 	if (!blk->vq || blk->failed)
 		return -EIO;
-	virtq_transport_interrupt_ack(blk->t);
+	if (virtq_transport_interrupt_ack(blk->t) & VIRTQ_ISR_CONFIG)
+		(void)virtq_blk_config_changed(blk);	/* a bad value keeps the old one */
 	do {
 		virtq_driver_disable_cb(blk->vq);
 		while ((r = virtq_blk_poll(blk, &req)) > 0) {

@@ -133,6 +133,7 @@ struct virtq_blk {
  * DRIVER_OK.  On failure after the reset, FAILED is set in the status.
  *
  * Returns 0, or
+ *   -EINVAL     @blk, @t or @cfg NULL (and see virtq_queue_setup below);
  *   -ENODEV     not a block device, or a modern device without VERSION_1;
  *   -ETIMEDOUT  the reset never completed;
  *   -ENOTSUP    the device refused the features (FEATURES_OK cleared);
@@ -148,6 +149,14 @@ struct virtq_blk {
  */
 int virtq_blk_init(struct virtq_blk *blk, struct virtq_transport *t,
 		   const struct virtq_blk_config *cfg);
+
+/*
+ * Re-read the capacity (the device resized: a configuration-change
+ * interrupt, VIRTQ_ISR_CONFIG; virtq_blk_interrupt calls this itself).
+ * Returns 0, or -EPROTO (above 2^55 sectors: the old capacity stays),
+ * -ERANGE, -EAGAIN (config unreadable), -EIO (not initialised / failed).
+ */
+int virtq_blk_config_changed(struct virtq_blk *blk);
 
 /* Capacity in 512-byte sectors, and the block size (512 unless offered). */
 uint64_t virtq_blk_capacity(const struct virtq_blk *blk);
@@ -193,7 +202,8 @@ int virtq_blk_poll(struct virtq_blk *blk, struct virtq_blk_req **done);
 
 /*
  * From the interrupt handler (or after a wfi): acknowledge the transport's
- * interrupt, then hand every completed request to @complete, with the
+ * interrupt (on a configuration change, re-read the capacity as
+ * virtq_blk_config_changed does), then hand every completed request to @complete, with the
  * queue's callbacks disabled while harvesting and re-enabled with the
  * recheck (virtq_driver_enable_cb) until nothing is left.
  * Returns the number of requests completed, or -EINVAL (@complete NULL),

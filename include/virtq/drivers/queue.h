@@ -84,7 +84,9 @@ struct virtq_dma {
  * transport's interrupt status and looks again.  Either way it gives up
  * after @poll_max polls or waits (0: VIRTQ_WAIT_POLL_DEFAULT) with
  * -ETIMEDOUT.  @wait must return even without an interrupt now and then
- * (a timer); it must not harvest the queue itself.
+ * (a timer); it must not harvest the queue itself.  The acknowledge also
+ * clears a configuration-change bit: a driver that cares (blk's capacity)
+ * offers a *_config_changed call to run afterwards.
  */
 struct virtq_wait {
 	void (*wait)(void *opaque);
