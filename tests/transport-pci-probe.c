@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * transport-pci-probe: virtq_pci_probe on a fake function.
- *  - no function: -ENOENT; not virtio (vendor or device ID): -ENODEV;
+ *  - no function: -ENOENT; not virtio (vendor or device ID, or device
+ *    type 0): -ENODEV;
  *  - no capability list, or no common / notify / ISR structure: -ENOTSUP;
  *    a structure in an I/O BAR: -ENOTSUP;
  *  - a structure past its BAR's end, a misaligned common structure, a
@@ -45,6 +46,11 @@ int main(void)
 	CHECK_EQ(probe(), -ENODEV);
 	fake_pci_init(&f, VIRTQ_ID_BLOCK);
 	fp_put(&f, 0x02, 2, 0x1100);
+	CHECK_EQ(probe(), -ENODEV);
+	fp_put(&f, 0x02, 2, 0x1040);			/* type 0: reserved */
+	CHECK_EQ(probe(), -ENODEV);
+	fp_put(&f, 0x02, 2, 0x1000);			/* transitional, subsystem 0 */
+	fp_put(&f, 0x2e, 2, 0);
 	CHECK_EQ(probe(), -ENODEV);
 
 	/* The good case. */

@@ -479,6 +479,8 @@ int virtq_pci_probe(struct virtq_pci *p, const struct virtq_pci_cfg_io *cfg,
 	if (vendor != VIRTIO_PCI_VENDOR || devid < 0x1000 || devid > 0x107f)
 		return -ENODEV;
 	p->t.device_id = devid >= 0x1040 ? devid - 0x1040u : cfg_rd(p, PCI_SUBSYS_ID, 2);
+	if (!p->t.device_id)		/* device type 0 is reserved */
+		return -ENODEV;
 	p->t.vendor_id = cfg_rd(p, PCI_SUBSYS_VENDOR, 2);
 	p->irq_pin = (uint8_t)cfg_rd(p, PCI_INTERRUPT_PIN, 1);
 	if (!(cfg_rd(p, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST))

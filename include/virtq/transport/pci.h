@@ -113,7 +113,8 @@ struct virtq_pci {
  *
  * Returns 0, or
  *   -ENOENT     no function there (vendor ID 0xffff or 0);
- *   -ENODEV     a function that is not a virtio device (vendor / device ID);
+ *   -ENODEV     a function that is not a virtio device (vendor / device ID,
+ *               or device type 0);
  *   -ENOTSUP    a virtio device without the modern capabilities (no
  *               capability list, or no common / notify / ISR structure),
  *               or a structure in an I/O-space BAR;
