@@ -12,8 +12,11 @@
  *   console  print a line the host sees, read the line the host sent;
  *   net      ARP request for 10.0.2.2 on -netdev user, QEMU's reply.
  *
+ * The device drivers (drivers/*.h) do the requests; this program only
+ * brings the memory (a static arena), checks the answers and reports.
  * VQT_IRQ=1 builds wait for completions by interrupt (the line enabled at
  * the interrupt controller, the enable_cb recheck, wfi); VQT_IRQ=0 polls.
+ * VQT_QS is the queue size asked for.
  * Output lines the host runner reads:
  *   VQT dev=<name> at=<where> features=0x... qs=N irqs=N ok [detail]
  *   VQT-FAIL dev=<name> at=<where>: reason
@@ -41,9 +44,8 @@
 #endif
 #define WAIT_US		5000000u	/* one completion: 5 s at most */
 #ifndef VQT_QS
-#define VQT_QS 1024
+#define VQT_QS 1024	/* queue size asked for: the device's maximum caps it */
 #endif
-#define QUEUE_WANT	((uint32_t)VQT_QS)	/* the device's maximum, up to this */
 
 static unsigned int n_devices, n_failures;
 static const char *cur_dev, *cur_at;
