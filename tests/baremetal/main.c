@@ -12,7 +12,7 @@
  *   console  print a line the host sees, read the line the host sent;
  *   net      ARP request for 10.0.2.2 on -netdev user, QEMU's reply.
  *
- * The device drivers (drivers/*.h) do the requests; this program only
+ * The device drivers (virtq/drivers/) do the requests; this program only
  * brings the memory (a static arena), checks the answers and reports.
  * VQT_IRQ=1 builds wait for completions by interrupt (the line enabled at
  * the interrupt controller, the enable_cb recheck, wfi); VQT_IRQ=0 polls.
