@@ -10,7 +10,9 @@
  *    power of two, a capability shorter than its type needs, a list that
  *    loops: -EINVAL; a reserved BAR index (6+) makes the capability be
  *    ignored;
- *  - unassigned BARs without a window: -ENXIO; a window too small: -ENOSPC;
+ *  - unassigned BARs without a window: -ENXIO; a window too small, or a
+ *    32-bit BAR that would end above 4 GiB: -ENOSPC; with a second window
+ *    the 64-bit BAR goes there, the 32-bit one stays low;
  *  - success: every memory BAR assigned inside the window, aligned to its
  *    size, the 64-bit one in both halves; memory decoding and bus
  *    mastering on, and no BAR memory touched before; the four structures
@@ -86,6 +88,28 @@ int main(void)
 	CHECK_EQ(probe_win(0x400000000ull, 0x100000), 0);
 	CHECK_EQ(fp_bar4(&f), 0x400000000ull);
 	CHECK_EQ(p.notify.addr, 0x400000000ull + FP_NOTIFY);
+
+	/* Two windows: the 64-bit BAR high, the 32-bit one low. */
+	{
+		struct virtq_pci_bar_window w;
+
+		fake_pci_init(&f, VIRTQ_ID_NET);
+		virtq_pci_bar_window_init(&w, 0x10000000, 0x10000);
+		virtq_pci_bar_window_add64(&w, 0x8000000000ull, 0x8000000000ull);
+		CHECK_EQ(fake_pci_probe(&p, &f, 3, &w), 0);
+		CHECK_EQ(fp_bar4(&f), 0x8000000000ull);
+		CHECK_EQ(p.bar[1], 0x10000000);
+		CHECK_EQ(p.common.addr, 0x8000000000ull + FP_COMMON);
+		/* The low window too small for the 32-bit BAR. */
+		fake_pci_init(&f, VIRTQ_ID_NET);
+		virtq_pci_bar_window_init(&w, 0x10000000, 0x800);
+		virtq_pci_bar_window_add64(&w, 0x8000000000ull, 0x8000000000ull);
+		CHECK_EQ(fake_pci_probe(&p, &f, 3, &w), -ENOSPC);
+		/* A 32-bit BAR never lands above 4 GiB. */
+		fake_pci_init(&f, VIRTQ_ID_NET);
+		virtq_pci_bar_window_init(&w, 0xfffff800ull, 0x100000);
+		CHECK_EQ(fake_pci_probe(&p, &f, 3, &w), -ENOSPC);
+	}
 
 	/* Window too small; no window with unassigned BARs. */
 	fake_pci_init(&f, VIRTQ_ID_BLOCK);

@@ -111,6 +111,27 @@ void virtq_pci_bar_window_init(struct virtq_pci_bar_window *w, uint64_t base, ui
 {
 	w->next = base;
 	w->end = base + size;
+	w->next64 = w->end64 = 0;
+}
+
+void virtq_pci_bar_window_add64(struct virtq_pci_bar_window *w, uint64_t base, uint64_t size)
+{
+	w->next64 = base;
+	w->end64 = base + size;
+}
+
+/* Take @size bytes, @size-aligned, from [*next, end): 0 or -ENOSPC. */
+static int window_take(uint64_t *next, uint64_t end, uint64_t size, bool below4g,
+		       uint64_t *addr)
+{
+	uint64_t a = (*next + size - 1) & ~(size - 1);
+
+	if (a < *next || a + size < a || a + size > end ||
+	    (below4g && a + size - 1 > 0xffffffffull))
+		return -ENOSPC;
+	*next = a + size;
+	*addr = a;
+	return 0;
 }
 
 /* ---- BAR memory -------------------------------------------------------- */
@@ -376,13 +397,12 @@ static int bar_setup(struct virtq_pci *p, unsigned int i, struct virtq_pci_bar_w
 	if (size & (size - 1))
 		return -EINVAL;
 	if (!addr && win) {
-		uint64_t a = (win->next + size - 1) & ~(size - 1);
+		int r = is64 && win->end64 ?
+			window_take(&win->next64, win->end64, size, false, &addr) :
+			window_take(&win->next, win->end, size, !is64, &addr);
 
-		if (a < win->next || a + size < a || a + size > win->end ||
-		    (!is64 && a + size - 1 > 0xffffffffull))
-			return -ENOSPC;
-		win->next = a + size;
-		addr = a;
+		if (r)
+			return r;
 		cfg_wr(p, reg, 4, (uint32_t)addr | (lo & 0xf));
 		if (is64)
 			cfg_wr(p, (uint16_t)(reg + 4), 4, (uint32_t)(addr >> 32));

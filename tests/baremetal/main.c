@@ -623,7 +623,7 @@ static void probe_mmio(void)
 static void probe_pci(void)
 {
 	static struct virtq_pci p[8];
-	static char at[8][24];
+	static char at[8][40];
 	struct virtq_pci_ecam ecam;
 	struct virtq_pci_bar_window win;
 	unsigned int dev, n = 0;
@@ -633,6 +633,8 @@ static void probe_pci(void)
 		return;
 	virtq_pci_ecam_init(&ecam, rt_platform.ecam);
 	virtq_pci_bar_window_init(&win, rt_platform.pci_mmio32, rt_platform.pci_mmio32_size);
+	if (rt_platform.pci_mmio64_size)
+		virtq_pci_bar_window_add64(&win, rt_platform.pci_mmio64, rt_platform.pci_mmio64_size);
 	for (dev = 0; dev < 32 && n < 8; dev++) {
 		r = virtq_pci_probe(&p[n], virtq_pci_ecam_io(&ecam), NULL, 0, (uint8_t)dev, 0, &win);
 		if (r == -ENOENT || r == -ENODEV)	/* empty slot, or the host bridge */
@@ -644,9 +646,23 @@ static void probe_pci(void)
 			n_failures++;
 			continue;
 		}
-		memcpy(at[n], "pci@00:00.0", 12);
-		at[n][7] = (char)('0' + dev / 10);
-		at[n][8] = (char)('0' + dev % 10);
+		/* at=pci@00:DD.0/<common config address>: where probe put the BAR */
+		{
+			char *c = at[n] + 11;
+			int sh;
+
+			memcpy(at[n], "pci@00:00.0", 11);
+			at[n][7] = "0123456789abcdef"[dev >> 4];
+			at[n][8] = "0123456789abcdef"[dev & 15];
+			*c++ = '/';
+			*c++ = '0';
+			*c++ = 'x';
+			for (sh = 60; sh > 0 && !(p[n].common.addr >> sh); sh -= 4)
+				;
+			for (; sh >= 0; sh -= 4)
+				*c++ = "0123456789abcdef"[(p[n].common.addr >> sh) & 15];
+			*c = 0;
+		}
 		cur_at = at[n];
 		/* INTx: the virt machines swizzle INTA of slot d to line base + d % 4. */
 		run_device(&p[n].t, rt_platform.pci_irq_base + (dev + p[n].irq_pin - 1) % 4);

@@ -67,12 +67,17 @@ const struct virtq_pci_cfg_io *virtq_pci_ecam_io(struct virtq_pci_ecam *e);
 
 /*
  * Where unassigned BARs go: [base, base + size), bus address == CPU
- * address.  Each BAR is aligned to its size.
+ * address.  Each BAR is aligned to its size; a 32-bit BAR must end below
+ * 4 GiB.  A second window for 64-bit BARs (the high MMIO window of
+ * aarch64 virt, say) can be added: then 64-bit BARs go there and 32-bit
+ * ones to the first.
  */
 struct virtq_pci_bar_window {
 	uint64_t next, end;
+	uint64_t next64, end64;		/* end64 0: no 64-bit window */
 };
 void virtq_pci_bar_window_init(struct virtq_pci_bar_window *w, uint64_t base, uint64_t size);
+void virtq_pci_bar_window_add64(struct virtq_pci_bar_window *w, uint64_t base, uint64_t size);
 
 /* Queues whose notify offset a device keeps (queue index below this). */
 #define VIRTQ_PCI_MAX_QUEUES	16u

@@ -6,7 +6,9 @@
  * the generic timer, GICv2 (distributor 0x08000000, CPU interface
  * 0x08010000), 32 virtio-mmio slots at 0x0a000000 (SPI 16 + n = INTID
  * 48 + n), and with highmem=off the PCIe ECAM at 0x3f000000 with BARs
- * from the window at 0x10000000 (INTx on SPI 3..6 = INTID 35..38).
+ * from the window at 0x10000000 (INTx on SPI 3..6 = INTID 35..38); built
+ * with VQT_PCI_HIGH=1, QEMU's default highmem layout instead (ECAM at
+ * 0x4010000000, 64-bit BARs at 0x8000000000).
  */
 #include "../rt.h"
 
@@ -23,6 +25,24 @@ static const struct rt_mmio_slot slots[32] = {
 	S(21), S(22), S(23), S(24), S(25), S(26), S(27), S(28), S(29), S(30), S(31),
 };
 
+#if VQT_PCI_HIGH
+/*
+ * highmem=on (QEMU's default): the ECAM above 256 GiB, and a 64-bit
+ * window at 512 GiB where the 64-bit BARs go.
+ */
+const struct rt_platform rt_platform = {
+	.name = "aarch64-virt-highmem",
+	.mmio = slots,
+	.n_mmio = 32,
+	.ecam = 0x4010000000ul,
+	.ecam_buses = 256,
+	.pci_mmio32 = 0x10000000,
+	.pci_mmio32_size = 0x2eff0000,
+	.pci_mmio64 = 0x8000000000ul,
+	.pci_mmio64_size = 0x8000000000ul,
+	.pci_irq_base = 32 + 3,
+};
+#else
 const struct rt_platform rt_platform = {
 	.name = "aarch64-virt",
 	.mmio = slots,
@@ -33,6 +53,7 @@ const struct rt_platform rt_platform = {
 	.pci_mmio32_size = 0x2eff0000,
 	.pci_irq_base = 32 + 3,
 };
+#endif
 
 static inline void w32(uintptr_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
 static inline uint32_t r32(uintptr_t a) { return *(volatile uint32_t *)a; }
