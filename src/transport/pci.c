@@ -560,6 +560,13 @@ int virtq_pci_probe(struct virtq_pci *p, const struct virtq_pci_cfg_io *cfg,
 			return -EINVAL;
 		if (!p->bar[b])
 			return -ENXIO;
+		/*
+		 * The volatile accessors take a pointer: a BAR beyond what
+		 * one can hold (a 64-bit BAR above 4 GiB on a 32-bit CPU)
+		 * would be truncated into a wild address.
+		 */
+		if (!p->mem.read && p->bar[b] + p->bar_size[b] - 1 > (uintptr_t)-1)
+			return -ERANGE;
 		reg->addr += p->bar[b];
 	}
 	p->t.config_len = found[VIRTQ_PCI_CAP_DEVICE] ? p->device.len : 0;

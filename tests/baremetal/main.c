@@ -301,18 +301,10 @@ static int test_blk(struct virtq_transport *t, unsigned int irq)
 	k = 0;
 	{
 		static const char c[] = "capacity=", sr[] = " serial=";
-		char d[21];
-		int nd = 0;
-		uint64_t v = cap;
 
 		for (i = 0; c[i]; i++)
 			detail[k++] = c[i];
-		do {
-			d[nd++] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v);
-		while (nd)
-			detail[k++] = d[--nd];
+		k += rt_fmt_dec(detail + k, cap);
 		for (i = 0; sr[i]; i++)
 			detail[k++] = sr[i];
 		for (i = 0; id[i] && k < sizeof detail - 1; i++)
@@ -624,19 +616,25 @@ static void probe_pci(void)
 {
 	static struct virtq_pci p[8];
 	static char at[8][40];
-	struct virtq_pci_ecam ecam;
+	static struct virtq_pci_ecam ecam;
+	const struct virtq_pci_cfg_io *cfg;
 	struct virtq_pci_bar_window win;
 	unsigned int dev, n = 0;
 	int r;
 
-	if (!rt_platform.ecam)
+	if (rt_platform.pci_cfg) {
+		cfg = rt_platform.pci_cfg;
+	} else if (rt_platform.ecam) {
+		virtq_pci_ecam_init(&ecam, rt_platform.ecam);
+		cfg = virtq_pci_ecam_io(&ecam);
+	} else {
 		return;
-	virtq_pci_ecam_init(&ecam, rt_platform.ecam);
+	}
 	virtq_pci_bar_window_init(&win, rt_platform.pci_mmio32, rt_platform.pci_mmio32_size);
 	if (rt_platform.pci_mmio64_size)
 		virtq_pci_bar_window_add64(&win, rt_platform.pci_mmio64, rt_platform.pci_mmio64_size);
 	for (dev = 0; dev < 32 && n < 8; dev++) {
-		r = virtq_pci_probe(&p[n], virtq_pci_ecam_io(&ecam), NULL, 0, (uint8_t)dev, 0, &win);
+		r = virtq_pci_probe(&p[n], cfg, NULL, 0, (uint8_t)dev, 0, &win);
 		if (r == -ENOENT || r == -ENODEV)	/* empty slot, or the host bridge */
 			continue;
 		cur_dev = "?";

@@ -26,17 +26,39 @@ void rt_put_hex(uint64_t v)
 	rt_puts(b + i);
 }
 
+/*
+ * Decimal without division: 32-bit targets would need a 64-bit division
+ * helper (libgcc's __udivdi3) for v % 10.
+ */
+size_t rt_fmt_dec(char *buf, uint64_t v)
+{
+	static const uint64_t p10[20] = {
+		10000000000000000000ull, 1000000000000000000ull, 100000000000000000ull,
+		10000000000000000ull, 1000000000000000ull, 100000000000000ull,
+		10000000000000ull, 1000000000000ull, 100000000000ull, 10000000000ull,
+		1000000000ull, 100000000ull, 10000000ull, 1000000ull, 100000ull,
+		10000ull, 1000ull, 100ull, 10ull, 1ull,
+	};
+	size_t n = 0;
+	unsigned int i;
+	char d;
+
+	for (i = 0; i < 20; i++) {
+		for (d = '0'; v >= p10[i]; d++)
+			v -= p10[i];
+		if (d != '0' || n || i == 19)
+			buf[n++] = d;
+	}
+	buf[n] = 0;
+	return n;
+}
+
 void rt_put_dec(uint64_t v)
 {
 	char b[21];
-	int i = 20;
 
-	b[i] = 0;
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	rt_puts(b + i);
+	rt_fmt_dec(b, v);
+	rt_puts(b);
 }
 
 void *memset(void *s, int c, size_t n)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct virtq_pci_cfg_io;
+
 /* Where the platform's VIRTIO transports are. */
 struct rt_mmio_slot {
 	uintptr_t base;
@@ -27,6 +29,8 @@ struct rt_platform {
 	uint64_t pci_mmio32, pci_mmio32_size;
 	uint64_t pci_mmio64, pci_mmio64_size;
 	unsigned int pci_irq_base;	/* INTA of slot 0; INTx swizzled per slot */
+	/* PCI configuration access other than ECAM (x86 port I/O), or NULL. */
+	const struct virtq_pci_cfg_io *pci_cfg;
 };
 
 extern const struct rt_platform rt_platform;
@@ -35,6 +39,8 @@ void rt_putc(char c);
 void rt_puts(const char *s);
 void rt_put_hex(uint64_t v);
 void rt_put_dec(uint64_t v);
+/* @v in decimal into @buf (21 bytes), NUL-terminated; returns the digits. */
+size_t rt_fmt_dec(char *buf, uint64_t v);
 /* Power the machine off; the host sees @code (0 pass). Does not return. */
 __attribute__((noreturn)) void rt_exit(int code);
 /* Microseconds since boot. */

@@ -33,6 +33,7 @@ TARGETS=(
 	# The two compilers tests/integration/baremetal boots with.
 	"gcc-riscv64-elf|riscv64-unknown-elf-gcc -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany -fno-pic"
 	"clang-aarch64|clang --target=aarch64-none-elf -mgeneral-regs-only -mstrict-align"
+	"clang-i386|clang --target=i386-none-elf -march=i686 -mno-sse -mno-mmx -fno-pic"
 )
 OPTS="-O0 -O2 -Os"
 CFLAGS_FS="-std=gnu11 -ffreestanding -nostdlib -nostdinc -fno-common -Iinclude -Isrc

@@ -127,6 +127,8 @@ struct virtq_pci {
  *               misaligned, too short, notify_off_multiplier neither 0 nor
  *               a power of two, a capability list that loops;
  *   -ENXIO      a BAR in use is unassigned and there is no @win;
+ *   -ERANGE     a BAR in use lies beyond the CPU's pointers (a 64-bit BAR
+ *               above 4 GiB on a 32-bit CPU) and @mem is NULL;
  *   -ENOSPC     @win is too small for the BARs.
  */
 int virtq_pci_probe(struct virtq_pci *p, const struct virtq_pci_cfg_io *cfg,
