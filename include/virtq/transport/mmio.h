@@ -91,9 +91,10 @@ struct virtq_mmio {
 /*
  * The default accessors: one volatile load or store of @width bytes at
  * @base + @off, with an I/O barrier on each side (riscv fence iorw,iorw;
- * arm dmb sy; elsewhere a sequentially consistent fence) so that ring
- * stores made before a notify write reach memory first and a status read
- * is not satisfied early.  Control registers are little-endian and are
+ * arm dmb sy; x86 a compiler barrier, its uncached accesses stay in order;
+ * elsewhere a sequentially consistent fence) so that ring stores made
+ * before a notify write reach memory first and a status read is not
+ * satisfied early.  Control registers are little-endian and are
  * converted; config widths 1 and 2 are returned as read.
  */
 uint32_t virtq_mmio_read(uintptr_t base, uint32_t off, unsigned int width);
