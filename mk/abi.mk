@@ -8,7 +8,7 @@
 # The exported symbol list itself is checked against src/libvirtq.map by
 # tests/abi-symbols.sh in make check.
 
-ABI_DUMP	:= abi/libvirtq.so.$(VERSION_MAJOR).abi
+ABI_DUMP	?= abi/libvirtq.so.$(VERSION_MAJOR).abi
 ABIDW_FLAGS	:= --no-corpus-path --no-comp-dir-path --short-locs \
 		   --headers-dir include/virtq --drop-private-types
 
