@@ -5,6 +5,7 @@
 # the file and its section; each section has its required .SH sections;
 # every libvirtq page named in a page (name(N) in bold) exists.  A .so
 # link renders as its target: the target is what gets rendered and linted.
+# .TH carries the Makefile's VERSION ("libvirtq 0.1.0").
 set -u
 cd "$(dirname "$0")/.."
 if ! command -v mandoc >/dev/null || ! command -v man >/dev/null || ! command -v groff >/dev/null ||
@@ -44,6 +45,7 @@ REQUIRED = {
 }
 bad = []
 allp = manpages.pages(".")
+version = re.search(r"(?m)^VERSION\s*:?=\s*(\S+)", open("Makefile").read()).group(1)
 for d in sorted(os.listdir("man")):
     if os.path.isdir(os.path.join("man", d)) and d.startswith("man"):
         for f in sorted(os.listdir(os.path.join("man", d))):
@@ -55,6 +57,9 @@ for (name, sec), p in sorted(allp.items()):
     th = p.th.split() if p.th else []
     if len(th) < 3 or th[1] != name or th[2] != sec:
         bad.append(f"{p.path}: .TH must start '.TH {name} {sec}' (has: {p.th})")
+    elif f'"libvirtq {version}"' not in p.th:
+        bad.append(f"{p.path}: .TH does not say \"libvirtq {version}\" (the Makefile's VERSION); "
+                   f"after a version change: sed -i 's/\"libvirtq [0-9.]*\"/\"libvirtq {version}\"/' man/man*/*.[1-8]")
     for s in REQUIRED.get(sec, ["NAME", "DESCRIPTION"]):
         if s not in p.sections:
             bad.append(f"{p.path}: no .SH {s}")
