@@ -5,7 +5,7 @@
 #   make check-asan      unit tests again under ASan + UBSan (build-asan/)
 #   make check-tsan      unit tests again under TSan (build-tsan/)
 #   make demo            the main job (see README)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local [DESTDIR=/tmp/stage]   (make uninstall: the same, removed)
 #
 # Sources are picked up by directory: src/*.c and src/vhost-user/*.c form
 # the library, tests/*.c are one test program each, tools/*.c and
@@ -19,6 +19,7 @@ PREFIX		?= /usr/local
 LIBDIR		?= $(PREFIX)/lib
 INCLUDEDIR	?= $(PREFIX)/include
 BINDIR		?= $(PREFIX)/bin
+MANDIR		?= $(PREFIX)/share/man
 
 B		?= build
 SAN		?=
@@ -67,7 +68,7 @@ endif
 endif
 
 .PHONY: all lib tests tools examples check check-unit check-asan check-tsan \
-	demo install clean
+	demo install uninstall clean
 .DEFAULT_GOAL := all
 
 all: lib tools examples
@@ -128,14 +129,36 @@ check-asan:
 check-tsan:
 	$(MAKE) B=build-tsan SAN=tsan check-unit
 
-install: lib
-	install -d $(DESTDIR)$(INCLUDEDIR)/virtq $(DESTDIR)$(LIBDIR)/pkgconfig
-	for h in $(HEADERS:include/%=%); do install -D -m 644 include/$$h $(DESTDIR)$(INCLUDEDIR)/$$h || exit 1; done
+# Installed files (make uninstall removes exactly these).  Headers keep
+# their directories under include/virtq/; manual pages come from man/manN/.
+HEADERS_ALL	:= $(sort $(shell find include/virtq -name '*.h' 2>/dev/null))
+MAN_PAGES	:= $(sort $(wildcard man/man[1-8]/*.[1-8]))
+INST_HEADERS	:= $(HEADERS_ALL:include/%=$(INCLUDEDIR)/%)
+INST_LIBS	:= $(LIBDIR)/$(notdir $(STATIC_LIB)) $(LIBDIR)/$(notdir $(SHARED_LIB)) \
+		   $(LIBDIR)/$(SONAME) $(LIBDIR)/libvirtq.so $(LIBDIR)/pkgconfig/libvirtq.pc
+INST_TOOLS	:= $(TOOLS:$(B)/bin/%=$(BINDIR)/%)
+INST_MAN	:= $(MAN_PAGES:man/%=$(MANDIR)/%)
+
+install: lib tools
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR) \
+		$(sort $(dir $(addprefix $(DESTDIR),$(INST_HEADERS) $(INST_MAN))))
+	for h in $(HEADERS_ALL:include/%=%); do \
+		install -m 644 include/$$h $(DESTDIR)$(INCLUDEDIR)/$$h || exit 1; done
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(SHARED_LIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libvirtq.so
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)/
+	for m in $(MAN_PAGES:man/%=%); do \
+		install -m 644 man/$$m $(DESTDIR)$(MANDIR)/$$m || exit 1; done
+
+# Removes the files install put there, and include/virtq/ (ours) once
+# empty; shared directories (bin, lib, man/manN) stay.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INST_HEADERS) $(INST_LIBS) $(INST_TOOLS) $(INST_MAN))
+	[ ! -d $(DESTDIR)$(INCLUDEDIR)/virtq ] || \
+		find $(DESTDIR)$(INCLUDEDIR)/virtq -depth -type d -empty -delete
 
 clean:
 	rm -rf build build-asan build-tsan build-cross
