@@ -157,7 +157,11 @@ int virtq_transport_queue_enable(struct virtq_transport *t, struct virtq_driver 
 /* Set DRIVER_OK.  Returns 0, or -EIO if the device set NEEDS_RESET or FAILED. */
 int virtq_transport_driver_ok(struct virtq_transport *t);
 
-/* A driver.h notify hook: @opaque is the struct virtq_transport. */
+/*
+ * A driver.h notify hook: @opaque is the struct virtq_transport.  Rings
+ * @queue_index's doorbell.  Returns 0, or -ERANGE (no doorbell for
+ * @queue_index: virtio-pci keeps VIRTQ_PCI_MAX_QUEUES of them).
+ */
 int virtq_transport_notify_hook(void *opaque, uint16_t queue_index);
 
 /*

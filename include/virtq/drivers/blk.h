@@ -143,9 +143,10 @@ struct virtq_blk {
  *               below blk_size (no transfer possible);
  *   -ERANGE     the config space too short for a negotiated field;
  *   -EAGAIN     the config generation never settled;
- *   -ENOENT, -EBUSY, -ENOSPC (fewer than 4 entries), -EINVAL, -EFAULT:
- *               as virtq_queue_setup;
- *   -EIO        the device set NEEDS_RESET or FAILED at DRIVER_OK.
+ *   -ENOENT, -EBUSY, -ENOSPC (fewer than 4 entries), -EINVAL, -EFAULT,
+ *               -ERANGE: as virtq_queue_setup;
+ *   -EIO        the device did not take the queue, or set NEEDS_RESET or
+ *               FAILED at DRIVER_OK.
  */
 int virtq_blk_init(struct virtq_blk *blk, struct virtq_transport *t,
 		   const struct virtq_blk_config *cfg);
@@ -231,15 +232,22 @@ int virtq_blk_write(struct virtq_blk *blk, uint64_t sector, const void *buf,
 /*
  * Flush the device's write cache.  Returns 0 (also when FLUSH is not
  * offered: the device has no volatile cache), or the errors of
- * virtq_blk_read.
+ * virtq_blk_read that a request without data can give: -EBUSY
+ * (asynchronous requests outstanding), -EFAULT (translate cannot map the
+ * header or the status byte), -ENOSPC (the queue cannot take the
+ * request), the request's result (-EIO, -ENOTSUP, -EPROTO), -ETIMEDOUT
+ * (later calls are -EIO), -EIO (queue broken, or after a timeout).
  */
 int virtq_blk_flush(struct virtq_blk *blk);
 
 /*
  * The device's ID string (serial): up to 20 bytes into @id, not
  * NUL-terminated when it is 20 long.  *@len (may be NULL) gets the bytes
- * up to the first NUL.  Returns 0, or the errors of virtq_blk_read
- * (-ENOTSUP: the device does not support GET_ID).
+ * up to the first NUL.  Returns 0, or the errors of virtq_blk_read for
+ * a 20-byte request: -EBUSY, -EFAULT, -EMSGSIZE (the DMA mapping cuts
+ * @id into more than seg_max segments), -ENOSPC, the request's result
+ * (-EIO, -ENOTSUP: the device does not support GET_ID, -EPROTO),
+ * -ETIMEDOUT, -EIO (queue broken).
  */
 int virtq_blk_get_id(struct virtq_blk *blk, char id[VIRTQ_BLK_ID_BYTES],
 		     uint32_t *len);

@@ -121,9 +121,9 @@ int virtq_net_tx_reclaim(struct virtq_net *net, void **token);
 
 /*
  * Send and wait until the device has taken the frame (cfg->wait).
- * Returns 0, the errors of virtq_net_send, -EBUSY (frames sent with
- * virtq_net_send still outstanding), -ETIMEDOUT (not taken in time;
- * later calls are -EIO).
+ * Returns 0, the errors of virtq_net_send (-EINVAL, -ENOSPC, -EFAULT,
+ * -EIO), -EBUSY (frames sent with virtq_net_send still outstanding),
+ * -ETIMEDOUT (not taken in time; later calls are -EIO).
  */
 int virtq_net_send_wait(struct virtq_net *net, const void *frame, uint32_t len);
 
@@ -142,7 +142,7 @@ int virtq_net_rx_put(struct virtq_net *net, uint32_t id);
 /*
  * Copy the next received frame into @buf (any memory) and repost its
  * buffer.  Returns 1 with *@len, 0 if none, -EMSGSIZE (the frame is
- * longer than @cap: dropped), -EPROTO, -EIO as rx_get.
+ * longer than @cap: dropped), -EBUSY, -EPROTO, -EIO as rx_get.
  */
 int virtq_net_recv(struct virtq_net *net, void *buf, uint32_t cap, uint32_t *len);
 
@@ -154,7 +154,8 @@ int virtq_net_recv(struct virtq_net *net, void *buf, uint32_t cap, uint32_t *len
  * be NULL) reports a configuration change (e.g. link status).  Returns
  * the number of frames received, or -EINVAL (@rx NULL), -EBUSY (a frame
  * from rx_get is still lent: nothing received was harvested), -EIO.  Short
- * buffers (-EPROTO in rx_get) are reposted and counted in net->rx_bad.
+ * buffers (what rx_get reports as EPROTO) are reposted and counted in
+ * net->rx_bad.
  */
 int virtq_net_interrupt(struct virtq_net *net,
 			void (*rx)(void *opaque, const void *frame, uint32_t len),

@@ -116,7 +116,10 @@ size_t virtq_queue_ring_size(uint32_t num, const struct virtq_transport *t);
  *   -EINVAL  m->num 0, m->ring / m->state NULL, too small or misaligned,
  *            or the indirect pool too small for indirect_max;
  *   -EFAULT  translate cannot map the ring or the pool contiguously;
- *   -ERANGE  an address does not fit the transport's registers.
+ *   -ERANGE  an address does not fit the transport's registers, or the
+ *            queue's doorbell lies outside the notify structure;
+ *   -EIO     the device did not take the queue (its enable / PFN
+ *            register reads back wrong).
  */
 int virtq_queue_setup(struct virtq_transport *t, uint16_t index,
 		      const struct virtq_queue_mem *m, const struct virtq_dma *dma,

@@ -66,8 +66,9 @@ int virtq_rng_read(struct virtq_rng *rng, void *buf, uint32_t len);
 
 /*
  * Fill all @len bytes of @buf, one request after another.  Returns 0, or
- * the errors of virtq_rng_read, or -ENODATA (VIRTQ_RNG_EMPTY_MAX answers
- * in a row gave nothing).
+ * the errors of virtq_rng_read (-EFAULT, -EBUSY, -ETIMEDOUT, -EIO; never
+ * EINVAL: no request is empty), or -ENODATA (VIRTQ_RNG_EMPTY_MAX
+ * answers in a row gave nothing).
  */
 int virtq_rng_fill(struct virtq_rng *rng, void *buf, size_t len);
 
@@ -75,10 +76,13 @@ int virtq_rng_fill(struct virtq_rng *rng, void *buf, size_t len);
  * Asynchronous use: submit @buf for entropy with @token (not NULL), then
  * take completions with virtq_rng_poll or virtq_rng_interrupt.
  * submit returns 0, -EINVAL (len 0, token NULL), -EFAULT, -ENOSPC (queue
- * full), -EIO.  poll returns 1 with the token and the byte count (checked:
- * at most what was asked), 0 if none, -EIO if the queue is broken.
+ * full), -EIO.
  */
 int virtq_rng_submit(struct virtq_rng *rng, void *buf, uint32_t len, void *token);
+/*
+ * poll returns 1 with the token and the byte count (checked: at most what
+ * was asked), 0 if none, -EIO if the queue is broken.
+ */
 int virtq_rng_poll(struct virtq_rng *rng, void **token, uint32_t *len);
 
 /*
