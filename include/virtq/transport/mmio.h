@@ -94,8 +94,9 @@ struct virtq_mmio {
  * arm dmb sy; x86 a compiler barrier, its uncached accesses stay in order;
  * elsewhere a sequentially consistent fence) so that ring stores made
  * before a notify write reach memory first and a status read is not
- * satisfied early.  Control registers are little-endian and are
- * converted; config widths 1 and 2 are returned as read.
+ * satisfied early.  Registers are little-endian: widths 2 and 4 are
+ * converted to and from CPU order (so device config bytes come out in
+ * the order the device stores them); width 1 is returned as read.
  */
 uint32_t virtq_mmio_read(uintptr_t base, uint32_t off, unsigned int width);
 void virtq_mmio_write(uintptr_t base, uint32_t off, unsigned int width, uint32_t val);
