@@ -115,9 +115,17 @@ row() {	# label args...
 		detail_of dev "$label"
 	fi
 }
-row "poll, ring kept full" -m poll
-row "poll, 1 in flight" -m poll -o 1
-row "notify (event idx), ring kept full" -m notify
-row "notify (event idx), 1 in flight" -m notify -o 1
-row "notify (flags), ring kept full" -m notify --no-event-idx
-row "notify (flags), 1 in flight" -m notify --no-event-idx -o 1
+for api in "" --fast; do
+	if [ -n "$api" ]; then
+		echo "  fast paths (--fast): virtq_driver_add_inbuf, virtq_driver_get_used_batch,"
+		echo "  virtq_device_pop_batch, virtq_device_push_batch; the same validation"
+	else
+		echo "  general API: virtq_driver_add, get_used, virtq_device_pop, push, flush"
+	fi
+	row "poll, ring kept full" -m poll $api
+	row "poll, 1 in flight" -m poll -o 1 $api
+	row "notify (event idx), ring kept full" -m notify $api
+	row "notify (event idx), 1 in flight" -m notify -o 1 $api
+	row "notify (flags), ring kept full" -m notify --no-event-idx $api
+	row "notify (flags), 1 in flight" -m notify --no-event-idx -o 1 $api
+done

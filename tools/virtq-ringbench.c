@@ -53,6 +53,9 @@
 
 enum rb_mode { MODE_POLL, MODE_NOTIFY };
 
+/* --fast: chains per virtq_device_pop_batch / virtq_driver_get_used_batch */
+#define RB_POP_BATCH 32
+
 struct rb_opts {
 	uint32_t num;
 	uint64_t bufs;
@@ -64,6 +67,7 @@ struct rb_opts {
 	bool event_idx;
 	bool lockstep;
 	bool relax;
+	bool fast;		/* the fast-path API (add_inbuf, batches) */
 	unsigned int vmexit_cycles;
 	unsigned int runs;
 	unsigned int timeout;
@@ -93,6 +97,11 @@ struct rb_dev {
 	int kickfd, callfd;
 	struct virtq_chain chain;
 	struct iovec iov[8];
+	/* --fast: chains popped per call, and used entries not yet pushed */
+	struct virtq_chain chains[RB_POP_BATCH];
+	struct iovec iovs[RB_POP_BATCH][2];
+	uint16_t *heads;
+	uint32_t *lens;
 	double t_start;
 } __attribute__((aligned(CACHELINE)));
 
@@ -220,8 +229,12 @@ static NOINLINE int rb_drv_add(struct rb_drv *d)
 	sg.addr = d->bufs + (size_t)(d->started & (o->num - 1)) * o->len;
 	sg.len = o->len;
 	/* Tokens count from 1 so that the order they come back is checked. */
-	r = virtq_driver_add(d->vq, NULL, 0, &sg, 1,
-			     (void *)(uintptr_t)(d->started + 1));
+	if (o->fast)
+		r = virtq_driver_add_inbuf(d->vq, sg.addr, sg.len,
+					   (void *)(uintptr_t)(d->started + 1));
+	else
+		r = virtq_driver_add(d->vq, NULL, 0, &sg, 1,
+				     (void *)(uintptr_t)(d->started + 1));
 	if (r == -ENOSPC)
 		return 0;
 	if (r < 0)
@@ -244,23 +257,45 @@ static NOINLINE void rb_drv_flush(struct rb_drv *d)
 	}
 }
 
-/* Take back one used chain.  1 got one, 0 none pending. */
+static void drv_check(struct rb_drv *d, void *token, uint32_t len)
+{
+	if ((uintptr_t)token != d->completed + 1 || len != d->o->len)
+		die("buffer %" PRIu64 " came back as token %" PRIuPTR
+		    " with len %" PRIu32 " (expected len %" PRIu32 ")",
+		    d->completed + 1, (uintptr_t)token, len, d->o->len);
+	count_up(&d->completed);
+}
+
+/* --fast: take back up to RB_POP_BATCH used chains.  How many. */
+static int drv_reap_batch(struct rb_drv *d)
+{
+	void *tokens[RB_POP_BATCH];
+	uint32_t lens[RB_POP_BATCH];
+	int i, r;
+
+	r = virtq_driver_get_used_batch(d->vq, tokens, lens, RB_POP_BATCH);
+	if (r < 0)
+		die("virtq_driver_get_used_batch: %s", strerror(-r));
+	for (i = 0; i < r; i++)
+		drv_check(d, tokens[i], lens[i]);
+	return r;
+}
+
+/* Take back used chains (one, or a batch with --fast).  0: none pending. */
 static NOINLINE int rb_drv_reap(struct rb_drv *d)
 {
 	void *token;
 	uint32_t len;
 	int r;
 
+	if (d->o->fast)
+		return drv_reap_batch(d);
 	r = virtq_driver_get_used(d->vq, &token, &len);
 	if (r == 0)
 		return 0;
 	if (r < 0)
 		die("virtq_driver_get_used: %s", strerror(-r));
-	if ((uintptr_t)token != d->completed + 1 || len != d->o->len)
-		die("buffer %" PRIu64 " came back as token %" PRIuPTR
-		    " with len %" PRIu32 " (expected len %" PRIu32 ")",
-		    d->completed + 1, (uintptr_t)token, len, d->o->len);
-	count_up(&d->completed);
+	drv_check(d, token, len);
 	return 1;
 }
 
@@ -284,7 +319,7 @@ static bool drv_pass(struct rb_drv *d)
 		rb_drv_disable_cb(d);
 	do {
 		progress = rb_drv_add(d);
-		if (rb_drv_reap(d)) {
+		if (rb_drv_reap(d) > 0) {
 			if (d->completed == d->o->bufs)
 				return true;
 			progress = true;
@@ -321,14 +356,57 @@ static inline void dev_flush(struct rb_dev *v)
 {
 	int r;
 
+	if (v->o->fast) {
+		r = virtq_device_push_batch(v->vq, v->heads, v->lens,
+					    v->unflushed);
+		if (r < 0)
+			die("virtq_device_push_batch: %s", strerror(-r));
+	} else {
+		r = virtq_device_flush(v->vq);
+		if (r < 0)
+			die("virtq_device_flush: %s", strerror(-r));
+	}
 	v->unflushed = 0;
-	r = virtq_device_flush(v->vq);
-	if (r < 0)
-		die("virtq_device_flush: %s", strerror(-r));
 	if (v->o->mode == MODE_NOTIFY && virtq_device_need_interrupt(v->vq)) {
 		v->interrupts++;
 		fd_signal(v->o, v->callfd);
 	}
+}
+
+static inline void dev_check(struct rb_dev *v, const struct virtq_chain *c)
+{
+	uint32_t len = v->o->len;
+
+	if (c->n_out != 0 || c->n_in != 1 || c->in_len != len)
+		die("chain %u: %" PRIu32 "+%" PRIu32 " iovecs, %" PRIu32
+		    " bytes writable (expected 0+1, %" PRIu32 ")",
+		    c->head, c->n_out, c->n_in, c->in_len, len);
+}
+
+/* --fast: pop in batches, push and publish batch by batch. */
+static void dev_serve_batch(struct rb_dev *v)
+{
+	const struct rb_opts *o = v->o;
+	int i, r;
+
+	while (v->completed < o->bufs &&
+	       (r = virtq_device_pop_batch(v->vq, v->chains, RB_POP_BATCH)) != 0) {
+		if (r < 0)
+			die("virtq_device_pop_batch: chain %u: %s",
+			    v->chains[0].head, strerror(-r));
+		for (i = 0; i < r; i++) {
+			const struct virtq_chain *c = &v->chains[i];
+
+			dev_check(v, c);
+			v->heads[v->unflushed] = c->head;
+			v->lens[v->unflushed] = c->in_len;
+			count_up(&v->completed);
+			if (++v->unflushed == o->batch)
+				dev_flush(v);
+		}
+	}
+	if (v->unflushed)
+		dev_flush(v);
 }
 
 /* Pop every available chain, push each back used, publish per batch. */
@@ -340,13 +418,14 @@ static NOINLINE void rb_dev_serve(struct rb_dev *v)
 
 	if (o->mode == MODE_NOTIFY)
 		virtq_device_disable_notify(v->vq);
+	if (o->fast) {
+		dev_serve_batch(v);
+		return;
+	}
 	while (v->completed < o->bufs && (r = virtq_device_pop(v->vq, c)) != 0) {
 		if (r < 0)
 			die("virtq_device_pop: chain %u: %s", c->head, strerror(-r));
-		if (c->n_out != 0 || c->n_in != 1 || c->in_len != o->len)
-			die("chain %u: %" PRIu32 "+%" PRIu32 " iovecs, %" PRIu32
-			    " bytes writable (expected 0+1, %" PRIu32 ")",
-			    c->head, c->n_out, c->n_in, c->in_len, o->len);
+		dev_check(v, c);
 		r = virtq_device_push(v->vq, c->head, c->in_len);
 		if (r < 0)
 			die("virtq_device_push: %s", strerror(-r));
@@ -420,6 +499,8 @@ struct rb_mem {
 	void *drv_mem;
 	size_t drv_mem_size;
 	void *dev_mem;
+	uint16_t *heads;	/* --fast: used entries pending (ring size) */
+	uint32_t *lens;
 };
 
 static void *xalloc(size_t align, size_t size)
@@ -466,6 +547,8 @@ static void mem_setup(struct rb_mem *m, const struct rb_opts *o)
 	m->drv_mem_size = virtq_driver_mem_size(o->num);
 	m->drv_mem = xalloc(CACHELINE, m->drv_mem_size);
 	m->dev_mem = xalloc(CACHELINE, virtq_device_mem_size());
+	m->heads = xalloc(CACHELINE, o->num * sizeof *m->heads);
+	m->lens = xalloc(CACHELINE, o->num * sizeof *m->lens);
 }
 
 static void run_setup(struct rb_run *run, struct rb_mem *m,
@@ -510,6 +593,12 @@ static void run_setup(struct rb_run *run, struct rb_mem *m,
 	v->callfd = callfd;
 	v->chain.iov = v->iov;
 	v->chain.iov_cap = sizeof v->iov / sizeof v->iov[0];
+	for (r = 0; r < RB_POP_BATCH; r++) {
+		v->chains[r].iov = v->iovs[r];
+		v->chains[r].iov_cap = sizeof v->iovs[r] / sizeof v->iovs[r][0];
+	}
+	v->heads = m->heads;
+	v->lens = m->lens;
 	vc = (struct virtq_device_config){
 		.num = o->num, .features = features,
 		.desc_addr = (uintptr_t)m->desc,
@@ -639,10 +728,13 @@ static void usage(FILE *f)
 "      --device-cpu N     pin the device thread to CPU N (unpinned)\n"
 "      --relax            pause instruction in busy-wait loops\n"
 "  -r, --runs N           runs; the median is reported (5)\n"
+"      --fast             the fast-path API: virtq_driver_add_inbuf and\n"
+"                         virtq_driver_get_used_batch, virtq_device_pop_batch\n"
+"                         and virtq_device_push_batch (%d chains a call)\n"
 "      --lockstep         both sides on one thread, taking turns\n"
 "                         (for exact instruction counts)\n"
 "      --timeout S        give up a run after S seconds (120)\n"
-"  -h, --help\n");
+"  -h, --help\n", RB_POP_BATCH);
 }
 
 static uint64_t parse_num(const char *opt, const char *arg, uint64_t min,
@@ -672,7 +764,7 @@ static int parse_cpu(const char *opt, const char *arg)
 
 enum {
 	OPT_NO_EVENT_IDX = 256, OPT_VMEXIT, OPT_DRIVER_CPU, OPT_DEVICE_CPU,
-	OPT_RELAX, OPT_LOCKSTEP, OPT_TIMEOUT,
+	OPT_RELAX, OPT_LOCKSTEP, OPT_TIMEOUT, OPT_FAST,
 };
 
 static const struct option longopts[] = {
@@ -689,6 +781,7 @@ static const struct option longopts[] = {
 	{ "relax", no_argument, NULL, OPT_RELAX },
 	{ "runs", required_argument, NULL, 'r' },
 	{ "lockstep", no_argument, NULL, OPT_LOCKSTEP },
+	{ "fast", no_argument, NULL, OPT_FAST },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -764,6 +857,9 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 		case OPT_LOCKSTEP:
 			o->lockstep = true;
 			break;
+		case OPT_FAST:
+			o->fast = true;
+			break;
 		case OPT_TIMEOUT:
 			o->timeout = (unsigned int)parse_num("--timeout", optarg, 1,
 							     86400);
@@ -811,12 +907,13 @@ int main(int argc, char **argv)
 	if (!rate)
 		die("out of memory");
 
-	printf("%s: %s%s%s, ring %" PRIu32 ", %" PRIu64 " buffers of %" PRIu32
+	printf("%s: %s%s%s%s, ring %" PRIu32 ", %" PRIu64 " buffers of %" PRIu32
 	       " bytes, batch %" PRIu32 ", outstanding %" PRIu32
 	       ", driver cpu %d, device cpu %d, validation full (always)\n",
 	       PROG, o.mode == MODE_POLL ? "poll" :
 	       o.event_idx ? "notify (event idx)" : "notify (flags)",
 	       o.lockstep ? ", lockstep" : "",
+	       o.fast ? ", fast-path API" : "",
 	       o.vmexit_cycles ? ", emulated vm exits" : "",
 	       o.num, o.bufs, o.len, o.batch, o.outstanding,
 	       o.driver_cpu, o.device_cpu);
@@ -850,6 +947,8 @@ int main(int argc, char **argv)
 	free(run);
 	free(m.drv_mem);
 	free(m.dev_mem);
+	free(m.heads);
+	free(m.lens);
 	virtq_gmem_destroy(m.gmem);
 	free(m.base);
 	return 0;
