@@ -68,6 +68,7 @@ struct rb_opts {
 	bool lockstep;
 	bool relax;
 	bool fast;		/* the fast-path API (add_inbuf, batches) */
+	bool pingpong_only;	/* measure the cross-core latency, nothing else */
 	unsigned int vmexit_cycles;
 	unsigned int runs;
 	unsigned int timeout;
@@ -83,6 +84,10 @@ struct rb_drv {
 	uint64_t kicks;
 	uint32_t tokick;
 	bool staged;		/* adds not yet published */
+	/* chains in flight, sampled every 64 turns of the driver loop, in
+	 * log2 buckets: [0] = 0, [1] = 1, [2] = 2..3, [3] = 4..7, ... */
+	uint64_t occ[17];
+	uint32_t turns;
 	int kickfd, callfd;
 	double t_start, t_end;	/* this thread's own clock readings */
 } __attribute__((aligned(CACHELINE)));
@@ -94,6 +99,9 @@ struct rb_dev {
 	uint64_t completed;
 	uint64_t interrupts;
 	uint32_t unflushed;
+	/* --fast: chains per pop_batch call that found any (log2 buckets):
+	 * about how many entries each read of avail->idx brought */
+	uint64_t found[17];
 	int kickfd, callfd;
 	struct virtq_chain chain;
 	struct iovec iov[8];
@@ -310,6 +318,11 @@ static NOINLINE bool rb_drv_may_sleep(struct rb_drv *d)
 	return !virtq_driver_has_used(d->vq) && virtq_driver_enable_cb(d->vq);
 }
 
+static inline unsigned int log2_bucket(uint64_t v)
+{
+	return v ? 64 - (unsigned int)__builtin_clzll(v) : 0;
+}
+
 /* One pass of the driver loop (ringtest's run_guest body).  true = done. */
 static bool drv_pass(struct rb_drv *d)
 {
@@ -318,6 +331,8 @@ static bool drv_pass(struct rb_drv *d)
 	if (d->o->mode == MODE_NOTIFY)
 		rb_drv_disable_cb(d);
 	do {
+		if (!d->o->lockstep && (++d->turns & 63) == 0)
+			d->occ[log2_bucket(d->started - d->completed)]++;
 		progress = rb_drv_add(d);
 		if (rb_drv_reap(d) > 0) {
 			if (d->completed == d->o->bufs)
@@ -394,6 +409,7 @@ static void dev_serve_batch(struct rb_dev *v)
 		if (r < 0)
 			die("virtq_device_pop_batch: chain %u: %s",
 			    v->chains[0].head, strerror(-r));
+		v->found[log2_bucket((uint64_t)r)]++;
 		for (i = 0; i < r; i++) {
 			const struct virtq_chain *c = &v->chains[i];
 
@@ -410,7 +426,14 @@ static void dev_serve_batch(struct rb_dev *v)
 }
 
 /* Pop every available chain, push each back used, publish per batch. */
+static void dev_serve(struct rb_dev *v);
+
 static NOINLINE void rb_dev_serve(struct rb_dev *v)
+{
+	dev_serve(v);
+}
+
+static void dev_serve(struct rb_dev *v)
 {
 	const struct rb_opts *o = v->o;
 	struct virtq_chain *c = &v->chain;
@@ -703,6 +726,92 @@ static double run_once(struct rb_run *run)
 	return run->drv.t_end - t0;
 }
 
+/* ---- cross-core ping-pong: which mode is the machine in? ------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+
+/*
+ * Two threads on the driver's and the device's CPUs bounce one cache line:
+ * each waits for the other's value and answers with its own.  Half a
+ * round trip is the time one side's store takes to reach the other, the
+ * floor under every figure a polling ring can reach; it changes with where
+ * the host runs the two vCPUs.
+ */
+struct pp {
+	uint64_t ping __attribute__((aligned(CACHELINE)));
+	uint64_t pong __attribute__((aligned(CACHELINE)));
+	uint64_t n;
+	pthread_barrier_t start;
+};
+
+static void *pp_thread(void *arg)
+{
+	struct pp *p = arg;
+
+	pthread_barrier_wait(&p->start);
+	for (uint64_t i = 1; i <= p->n; i++) {
+		while (__atomic_load_n(&p->ping, __ATOMIC_ACQUIRE) != i)
+			;
+		__atomic_store_n(&p->pong, i, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* Nanoseconds per round trip between the two CPUs (median of 5 bursts). */
+static double pingpong_ns(const struct rb_opts *o)
+{
+	double best[5];
+	unsigned int r;
+
+	for (r = 0; r < 5; r++) {
+		struct pp *p = xalloc(CACHELINE, sizeof *p);
+		pthread_attr_t a;
+		pthread_t t;
+		cpu_set_t set;
+		double t0;
+
+		p->n = 20000;
+		pthread_barrier_init(&p->start, NULL, 2);
+		pthread_attr_init(&a);
+		pin(&a, o->device_cpu);
+		if (pthread_create(&t, &a, pp_thread, p))
+			die("cannot start the ping-pong thread");
+		if (o->driver_cpu >= 0) {
+			CPU_ZERO(&set);
+			CPU_SET(o->driver_cpu, &set);
+			pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+		}
+		pthread_barrier_wait(&p->start);
+		t0 = now();
+		for (uint64_t i = 1; i <= p->n; i++) {
+			__atomic_store_n(&p->ping, i, __ATOMIC_RELEASE);
+			while (__atomic_load_n(&p->pong, __ATOMIC_ACQUIRE) != i)
+				;
+		}
+		best[r] = (now() - t0) * 1e9 / p->n;
+		pthread_join(t, NULL);
+		pthread_attr_destroy(&a);
+		pthread_barrier_destroy(&p->start);
+		free(p);
+	}
+	qsort(best, 5, sizeof best[0], cmp_double);
+	if (o->driver_cpu >= 0) {	/* main thread back on every CPU */
+		cpu_set_t all;
+
+		CPU_ZERO(&all);
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			CPU_SET(c, &all);
+		sched_setaffinity(0, sizeof all, &all);
+	}
+	return best[2];
+}
+
 /* ---- options ----------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -732,6 +841,8 @@ static void usage(FILE *f)
 "                         virtq_driver_get_used_batch, virtq_device_pop_batch\n"
 "                         and virtq_device_push_batch (%d chains a call)\n"
 "      --lockstep         both sides on one thread, taking turns\n"
+"      --pingpong         only measure the cross-core ping-pong latency\n"
+"                         between the two CPUs (also printed before the runs)\n"
 "                         (for exact instruction counts)\n"
 "      --timeout S        give up a run after S seconds (120)\n"
 "  -h, --help\n", RB_POP_BATCH);
@@ -764,7 +875,7 @@ static int parse_cpu(const char *opt, const char *arg)
 
 enum {
 	OPT_NO_EVENT_IDX = 256, OPT_VMEXIT, OPT_DRIVER_CPU, OPT_DEVICE_CPU,
-	OPT_RELAX, OPT_LOCKSTEP, OPT_TIMEOUT, OPT_FAST,
+	OPT_RELAX, OPT_LOCKSTEP, OPT_TIMEOUT, OPT_FAST, OPT_PINGPONG,
 };
 
 static const struct option longopts[] = {
@@ -782,6 +893,7 @@ static const struct option longopts[] = {
 	{ "runs", required_argument, NULL, 'r' },
 	{ "lockstep", no_argument, NULL, OPT_LOCKSTEP },
 	{ "fast", no_argument, NULL, OPT_FAST },
+	{ "pingpong", no_argument, NULL, OPT_PINGPONG },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -860,6 +972,9 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 		case OPT_FAST:
 			o->fast = true;
 			break;
+		case OPT_PINGPONG:
+			o->pingpong_only = true;
+			break;
 		case OPT_TIMEOUT:
 			o->timeout = (unsigned int)parse_num("--timeout", optarg, 1,
 							     86400);
@@ -884,11 +999,16 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 		    o->num, o->len);
 }
 
-static int cmp_double(const void *a, const void *b)
+static void print_hist(const char *what, const uint64_t *h, uint64_t n)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	unsigned int i;
 
-	return (x > y) - (x < y);
+	printf("%s, %" PRIu64 " samples:", what, n);
+	for (i = 0; i < 17; i++)
+		if (h[i])
+			printf(" %s%u: %.1f%%", i < 2 ? "" : "<=",
+			       i < 2 ? i : (1u << i) - 1, h[i] * 100.0 / n);
+	printf("\n");
 }
 
 int main(int argc, char **argv)
@@ -896,11 +1016,16 @@ int main(int argc, char **argv)
 	struct rb_opts o;
 	struct rb_mem m;
 	struct rb_run *run;
-	double *rate, med;
+	double *rate, med, pp = 0;
+	uint64_t occ[17] = { 0 }, occ_n = 0, found[17] = { 0 }, found_n = 0;
 	uint64_t kicks = 0, irqs = 0;
 	unsigned int i;
 
 	parse_opts(&o, argc, argv);
+	if (o.pingpong_only) {
+		printf("result pingpong_ns=%.1f\n", pingpong_ns(&o));
+		return 0;
+	}
 	mem_setup(&m, &o);
 	run = xalloc(CACHELINE, sizeof *run);
 	rate = calloc(o.runs, sizeof *rate);
@@ -917,11 +1042,20 @@ int main(int argc, char **argv)
 	       o.vmexit_cycles ? ", emulated vm exits" : "",
 	       o.num, o.bufs, o.len, o.batch, o.outstanding,
 	       o.driver_cpu, o.device_cpu);
+	if (!o.lockstep) {
+		pp = pingpong_ns(&o);
+		printf("cross-core ping-pong (driver cpu %d <-> device cpu %d): %.1f ns a round trip\n",
+		       o.driver_cpu, o.device_cpu, pp);
+	}
 	for (i = 0; i < o.runs; i++) {
 		double secs;
 
 		run_setup(run, &m, &o);
 		secs = run_once(run);
+		for (unsigned int b = 0; b < 17; b++) {
+			occ[b] += run->drv.occ[b];
+			found[b] += run->dev.found[b];
+		}
 		rate[i] = o.bufs / secs;
 		kicks += run->drv.kicks;
 		irqs += run->dev.interrupts;
@@ -938,11 +1072,22 @@ int main(int argc, char **argv)
 	       med / 1e6, rate[0] / 1e6, rate[o.runs - 1] / 1e6,
 	       kicks * 1e6 / ((double)o.bufs * o.runs),
 	       irqs * 1e6 / ((double)o.bufs * o.runs));
-	printf("result mode=%s median_mrtps=%.3f min_mrtps=%.3f max_mrtps=%.3f kicks_per_m=%.1f interrupts_per_m=%.1f\n",
+	for (i = 0; i < 17; i++) {
+		occ_n += occ[i];
+		found_n += found[i];
+	}
+	if (occ_n && !o.lockstep) {
+		print_hist("chains in flight (driver, sampled)", occ, occ_n);
+		if (found_n)
+			print_hist("chains per virtq_device_pop_batch call", found,
+				   found_n);
+	}
+	printf("result mode=%s median_mrtps=%.3f min_mrtps=%.3f max_mrtps=%.3f kicks_per_m=%.1f interrupts_per_m=%.1f pingpong_ns=%.1f found_le3_pct=%.1f\n",
 	       o.mode == MODE_POLL ? "poll" : "notify", med / 1e6,
 	       rate[0] / 1e6, rate[o.runs - 1] / 1e6,
 	       kicks * 1e6 / ((double)o.bufs * o.runs),
-	       irqs * 1e6 / ((double)o.bufs * o.runs));
+	       irqs * 1e6 / ((double)o.bufs * o.runs), pp,
+	       found_n ? (found[0] + found[1] + found[2]) * 100.0 / found_n : 0.0);
 	free(rate);
 	free(run);
 	free(m.drv_mem);
