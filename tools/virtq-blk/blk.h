@@ -64,7 +64,12 @@ struct blk_disk {
 	bool no_zero_range;	/* fallocate ZERO_RANGE unsupported (atomic) */
 	bool quiet;		/* no per-request log lines */
 	bool mem_backed;	/* tmpfs & co: I/O done inline, not via io_uring */
+	int dfd;		/* --direct: the image opened O_DIRECT, else -1 */
 };
+
+/* --direct: requests aligned to this (offset, every buffer's address and
+ * length) go through the O_DIRECT fd, others through the buffered one. */
+#define BLK_DIRECT_ALIGN 4096
 
 /*
  * Open @path (read-only if @ro).  Returns 0, or -errno with a one-line
@@ -72,6 +77,13 @@ struct blk_disk {
  */
 int blk_disk_open(struct blk_disk *d, const char *path, bool ro,
 		  const char *serial, char *err, size_t errlen);
+/*
+ * Also open the image with O_DIRECT (QEMU's cache.direct=on): reads and
+ * writes aligned to BLK_DIRECT_ALIGN bypass the page cache.  Returns 0,
+ * or -errno with a one-line reason in @err (e.g. tmpfs has no O_DIRECT).
+ */
+int blk_disk_open_direct(struct blk_disk *d, const char *path, char *err,
+			 size_t errlen);
 void blk_disk_close(struct blk_disk *d);
 
 /* Device features and config space for @num_queues queues. */
