@@ -797,7 +797,7 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
  * iovec capacity): the same steps, out of line.  The chain's running
  * counts are in @c.
  */
-static __attribute__((noinline)) int lean_buf_slow(struct vqd *d,
+static __attribute__((noinline, cold)) int lean_buf_slow(struct vqd *d,
 						    struct virtq_chain *c,
 						    uint64_t addr, uint32_t len,
 						    bool write)
@@ -831,7 +831,7 @@ static __attribute__((noinline)) int lean_buf_slow(struct vqd *d,
 }
 
 /* An INDIRECT descriptor met by walk_lean(): the shared walk, out of line. */
-static __attribute__((noinline)) int
+static __attribute__((noinline, cold)) int
 lean_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
 	      uint32_t len, uint16_t flags, uint16_t next, uint64_t total,
 	      bool seen_write)
@@ -856,8 +856,7 @@ lean_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
 static inline __attribute__((always_inline)) int
 walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
 {
-	uint32_t i = head, count = 0;
-	uint64_t total = 0;
+	uint32_t i = head, count = 0, total = 0;
 	bool seen_write = false;
 
 	c->head = head;
@@ -887,13 +886,13 @@ walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
 			return lean_indirect(d, c, addr, len, flags, next,
 					     total, seen_write);
 		write = flags & VIRTQ_DESC_F_WRITE;
-		if (write)
-			seen_write = true;
-		else if (seen_write)
-			return -EILSEQ;
+		if (seen_write > write)
+			return -EILSEQ;	/* readable after writable */
+		seen_write = write;
 		if (len) {
-			total += len;
-			if (total > UINT32_MAX)
+			/* total < 2^32 before: the u32 sum wraps iff
+			 * the 64-bit one passes UINT32_MAX. */
+			if (__builtin_add_overflow(total, len, &total))
 				return -EOVERFLOW;
 			off = addr - d->rc_gpa;
 			used = c->n_out + c->n_in;
@@ -929,19 +928,19 @@ static __attribute__((noinline)) int pop_n(struct vqd *d,
 					   struct virtq_chain *c,
 					   unsigned int n)
 {
-	uint16_t mask = (uint16_t)(d->num - 1), last = d->last_avail;
-	uint16_t end = d->shadow_avail;
-	unsigned int k;
+	uint16_t last = d->last_avail;
+	uint16_t avail = (uint16_t)(d->shadow_avail - last);
+	struct virtq_chain *first = c, *end = c + (n < avail ? n : avail);
 	int ret;
 
-	for (k = 0; k < n && last != end; k++) {
+	for (; c != end; c++, last++) {
 		/* Relaxed, read once: ordered by the acquire (P1). */
 		uint16_t head = virtq_le16(virtq_load_relaxed(
-			&d->avail->ring[last & mask]));
+			&d->avail->ring[last & (d->num - 1)]));
 
-		ret = walk_lean(d, &c[k], head);
+		ret = walk_lean(d, c, head);
 		if (__builtin_expect(ret < 0, 0)) {
-			if (k)
+			if (c != first)
 				break;	/* left for the next call to report */
 			/* Consumed, as pop does; in flight only if it can
 			 * be pushed back. */
@@ -950,11 +949,10 @@ static __attribute__((noinline)) int pop_n(struct vqd *d,
 				d->inflight++;
 			return ret;
 		}
-		last++;
 	}
 	d->last_avail = last;
-	d->inflight += k;
-	return (int)k;
+	d->inflight += (uint32_t)(c - first);
+	return (int)(c - first);
 }
 
 int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
@@ -978,46 +976,67 @@ int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
 	return pop_n(d, c, n);
 }
 
-int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
-			    const uint32_t *lens, unsigned int n)
+/* push_batch()'s end: account for @n pushed entries and publish (P2). */
+static inline __attribute__((always_inline)) int
+push_publish(struct vqd *d, unsigned int n)
 {
-	struct vqd *d = D(vq);
-	struct virtq_used_elem *ring, *e;
-	uint16_t mask, next;
-	unsigned int k;
+	uint16_t next = (uint16_t)(d->next_used + n);
 
-	if (d->broken)
-		return -EIO;
-	if (n > d->inflight)
-		return -EOVERFLOW;
-	for (k = 0; k < n; k++)
-		if (heads[k] >= d->num)
-			return -EINVAL;
-	ring = d->used->ring;
-	mask = (uint16_t)(d->num - 1);
-	next = d->next_used;
-	/* Plain stores: published by the release store below (P2). */
-	if (n == 1) {
-		e = &ring[next & mask];
-		e->id = virtq_cpu_to_le32(heads[0]);
-		e->len = virtq_cpu_to_le32(lens[0]);
-		next++;
-	} else {
-		for (k = 0; k < n; k++) {
-			e = &ring[next & mask];
-			e->id = virtq_cpu_to_le32(heads[k]);
-			e->len = virtq_cpu_to_le32(lens[k]);
-			next++;
-		}
-	}
 	d->inflight -= n;
 	d->next_used = next;
-	k = (uint16_t)(next - d->published_used);
-	if (!k)
+	n = (uint16_t)(next - d->published_used);
+	if (!n)
 		return 0;
 	/* P2: pairs with the driver's acquire load of used->idx; the used
 	 * elements and the data we wrote into its buffers go with it. */
 	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
 	d->published_used = next;
-	return (int)k;
+	return (int)n;
+}
+
+/* push_batch() for other than one entry (broken and n checked). */
+static __attribute__((noinline)) int push_n(struct vqd *d,
+					    const uint16_t *heads,
+					    const uint32_t *lens,
+					    unsigned int n)
+{
+	struct virtq_used_elem *ring = d->used->ring;
+	uint16_t mask = (uint16_t)(d->num - 1), next = d->next_used;
+	unsigned int k;
+
+	for (k = 0; k < n; k++)
+		if (heads[k] >= d->num)
+			return -EINVAL;
+	for (k = 0; k < n; k++) {
+		struct virtq_used_elem *e = &ring[(uint16_t)(next + k) & mask];
+
+		/* Plain stores: published by the release store (P2). */
+		e->id = virtq_cpu_to_le32(heads[k]);
+		e->len = virtq_cpu_to_le32(lens[k]);
+	}
+	return push_publish(d, n);
+}
+
+int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
+			    const uint32_t *lens, unsigned int n)
+{
+	struct vqd *d = D(vq);
+	struct virtq_used_elem *e;
+	uint16_t head;
+
+	if (d->broken)
+		return -EIO;
+	if (n > d->inflight)
+		return -EOVERFLOW;
+	if (n != 1)
+		return push_n(d, heads, lens, n);
+	/* The commonest batch, without a loop. */
+	head = heads[0];
+	if (head >= d->num)
+		return -EINVAL;
+	e = &d->used->ring[d->next_used & (d->num - 1)];
+	/* Plain stores: published by the release store (P2). */
+	e->id = virtq_cpu_to_le32(head);
+	e->len = virtq_cpu_to_le32(lens[0]);
+	return push_publish(d, 1);
 }
