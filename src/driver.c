@@ -1091,53 +1091,25 @@ int virtq_driver_add_outbuf(struct virtq_driver *vq, const void *buf,
 }
 
 /*
- * get_used() for many entries: the same checks on every entry and on
- * used->idx (keep the two in step with get_used and vq_refresh_used),
- * used_event moved once for the batch.  @hooks false (a plain queue)
- * compiles the cache hooks out.
+ * Take up to @max of the entries up to used_seen (already loaded and
+ * checked): the checks get_used makes on every entry (keep the two in
+ * step), used_event moved once for the batch.  @hooks false (a plain
+ * queue) compiles the cache hooks out.
  */
 static inline __attribute__((always_inline)) int
-vq_get_used_n(struct virtq_driver *vq, void **tokens, uint32_t *lens,
-	      unsigned int max, bool hooks)
+vq_take_used(struct virtq_driver *vq, void **tokens, uint32_t *lens,
+	     unsigned int max, bool hooks)
 {
 	struct virtq_used_elem *ring = vq->used->ring;
+	struct vq_slot *slot = vq->slot;
 	uint16_t mask = vq->mask, last = vq->last_used;
+	uint16_t free_head = vq->free_head;
 	uint32_t freed = 0;
-	unsigned int k, n;
+	unsigned int k, n = (uint16_t)(vq->used_seen - last);
 
-	if (last == vq->used_seen) {
-		uint16_t idx, staged;
-		uint32_t limit;
-
-		if (hooks) {
-			int r = vq_refresh_used(vq);
-
-			if (r <= 0)
-				return r;
-			goto take;
-		}
-		/* vq_refresh_used() without hooks, nothing new first. */
-		idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
-		if (idx == last) {
-			if (!vq->cb_armed || !vq->event_idx)
-				return 0;
-			/* F2, as in vq_refresh_used. */
-			virtq_mb();
-			idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
-			if (idx == last)
-				return 0;
-		}
-		staged = (uint16_t)(vq->avail_idx - vq->avail_pub);
-		limit = vq->outstanding > staged ? vq->outstanding - staged : 0;
-		if ((uint16_t)(idx - last) > limit)
-			return vq_set_broken(vq);
-		vq->used_seen = idx;
-	}
-take:
-	n = (uint16_t)(vq->used_seen - last);
 	if (n > max)
 		n = max;
-	for (k = 0; k < n; k++) {
+	for (k = 0; k < n; k++, last++) {
 		struct virtq_used_elem *e = &ring[last & mask];
 		struct vq_slot *s;
 		uint32_t id, l;
@@ -1149,25 +1121,25 @@ take:
 		id = virtq_le32_to_cpu(e->id);
 		l = virtq_le32_to_cpu(e->len);
 		virtq_compiler_barrier();
-		if (id > mask || !vq->slot[id].token ||
-		    l > vq->slot[id].in_len) {
-			/* Latched; the tokens taken so far are returned. */
-			vq_set_broken(vq);
+		if (id > mask)
 			break;
-		}
-		s = &vq->slot[id];
+		s = &slot[id];
+		if (!s->token || l > s->in_len)
+			break;
 		tokens[k] = s->token;
 		if (lens)
 			lens[k] = l;
 		s->token = 0;
-		vq->slot[s->tail].next = vq->free_head;
-		vq->free_head = (uint16_t)id;
+		slot[s->tail].next = free_head;
+		free_head = (uint16_t)id;
 		freed += s->ndesc;
-		last++;
 	}
+	vq->free_head = free_head;
 	vq->num_free += freed;
 	vq->outstanding -= k;
 	vq->last_used = last;
+	if (k < n)		/* not an outstanding head, or too long */
+		vq_set_broken(vq);	/* latched; the tokens so far returned */
 	if (k && vq->cb_armed && vq->event_idx)
 		vq_write_used_event(vq, last);
 	return k ? (int)k : -EIO;
@@ -1177,33 +1149,85 @@ static __attribute__((noinline)) int
 vq_get_used_hooks(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 		  unsigned int max)
 {
-	return vq_get_used_n(vq, tokens, lens, max, true);
+	if (vq->last_used == vq->used_seen) {
+		int r = vq_refresh_used(vq);
+
+		if (r <= 0)
+			return r;
+	}
+	return vq_take_used(vq, tokens, lens, max, true);
 }
 
 static __attribute__((noinline)) int
-vq_get_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
-		  unsigned int max)
+vq_take_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
+		   unsigned int max)
 {
-	return vq_get_used_n(vq, tokens, lens, max, false);
+	return vq_take_used(vq, tokens, lens, max, false);
+}
+
+/* vq_take_used() of one entry, without the loop (plain queue). */
+static __attribute__((noinline)) int
+vq_take_one_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens)
+{
+	struct virtq_used_elem *e = &vq->used->ring[vq->last_used & vq->mask];
+	struct vq_slot *s;
+	uint32_t id, l;
+
+	id = virtq_le32_to_cpu(e->id);
+	l = virtq_le32_to_cpu(e->len);
+	virtq_compiler_barrier();
+	if (id > vq->mask)
+		return vq_set_broken(vq);
+	s = &vq->slot[id];
+	if (!s->token || l > s->in_len)
+		return vq_set_broken(vq);
+	tokens[0] = s->token;
+	if (lens)
+		lens[0] = l;
+	s->token = 0;
+	vq->slot[s->tail].next = vq->free_head;
+	vq->free_head = (uint16_t)id;
+	vq->num_free += s->ndesc;
+	vq->outstanding--;
+	vq->last_used++;
+	if (vq->cb_armed && vq->event_idx)
+		vq_write_used_event(vq, vq->last_used);
+	return 1;
 }
 
 int virtq_driver_get_used_batch(struct virtq_driver *vq, void **tokens,
 				uint32_t *lens, unsigned int max)
 {
+	uint16_t last = vq->last_used, idx, staged;
+	uint32_t limit;
+
 	if (vq->broken)
 		return -EIO;
 	if (!max)
 		return 0;
 	if (!vq->plain)
 		return vq_get_used_hooks(vq, tokens, lens, max);
-	/*
-	 * Nothing new, the commonest answer of a polling driver, in a few
-	 * instructions: the same acquire load (P2) vq_get_used_n() starts
-	 * with, which repeats it.  With EVENT_IDX and callbacks armed the
-	 * empty answer needs fence F2 first: left to vq_get_used_n().
-	 */
-	if (vq->last_used == vq->used_seen && (!vq->cb_armed || !vq->event_idx) &&
-	    virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx)) == vq->last_used)
-		return 0;
-	return vq_get_used_plain(vq, tokens, lens, max);
+	if (last == vq->used_seen) {
+		/* vq_refresh_used() without the hooks (keep in step). */
+		/* P2: pairs with the device's release store of used->idx. */
+		idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
+		if (idx == last) {
+			if (!vq->cb_armed || !vq->event_idx)
+				return 0;
+			/* F2, as in vq_refresh_used. */
+			virtq_mb();
+			idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
+			if (idx == last)
+				return 0;
+		}
+		/* Only published chains can come back. */
+		staged = (uint16_t)(vq->avail_idx - vq->avail_pub);
+		limit = vq->outstanding > staged ? vq->outstanding - staged : 0;
+		if ((uint16_t)(idx - last) > limit)
+			return vq_set_broken(vq);
+		vq->used_seen = idx;
+	}
+	if (max == 1 || (uint16_t)(vq->used_seen - last) == 1)
+		return vq_take_one_plain(vq, tokens, lens);
+	return vq_take_used_plain(vq, tokens, lens, max);
 }

@@ -330,6 +330,27 @@ static bool drv_pass(struct rb_drv *d)
 
 	if (d->o->mode == MODE_NOTIFY)
 		rb_drv_disable_cb(d);
+	if (d->o->fast) {
+		/*
+		 * The batched loop: take back what is there (up to
+		 * RB_POP_BATCH a call), then refill the ring, until neither
+		 * moves; no poll of an empty used ring per buffer.
+		 */
+		do {
+			if (!d->o->lockstep && (++d->turns & 63) == 0)
+				d->occ[log2_bucket(d->started - d->completed)]++;
+			progress = false;
+			if (rb_drv_reap(d) > 0) {
+				if (d->completed == d->o->bufs)
+					return true;
+				progress = true;
+			}
+			while (rb_drv_add(d))
+				progress = true;
+		} while (progress);
+		rb_drv_flush(d);
+		return false;
+	}
 	do {
 		if (!d->o->lockstep && (++d->turns & 63) == 0)
 			d->occ[log2_bucket(d->started - d->completed)]++;
