@@ -51,7 +51,14 @@ for lock in "" --lockstep; do
 	run $lock -c $n -m notify --no-event-idx --fast -b 4
 	run $lock -c $n -n 1 -m notify --fast
 	run $lock -c $n -m notify -o 1 --fast
+	run $lock -c $n -m poll --poll-pause 20
 done
+out=$("$bin" --pingpong 2>&1)
+grep -Eq '^result pingpong_ns=[0-9]+\.[0-9]$' <<<"$out" || {
+	echo "FAIL: --pingpong: no result line:"
+	echo "$out" | tail -n 2 | sed 's/^/    /'
+	fail=1
+}
 
 # Lockstep counts are exact: with one chain in flight and EVENT_IDX each
 # buffer needs exactly one kick and one interrupt.
@@ -99,4 +106,5 @@ bad "--bufs" -c abc
 bad "--bufs" -c -5
 bad "not available" --driver-cpu 1023
 bad "unexpected argument" extra
+bad "--poll-pause" --poll-pause 1000001
 exit $fail

@@ -67,6 +67,7 @@ struct rb_opts {
 	bool event_idx;
 	bool lockstep;
 	bool relax;
+	unsigned int poll_pause;	/* pause instructions after an empty poll */
 	bool fast;		/* the fast-path API (add_inbuf, batches) */
 	bool pingpong_only;	/* measure the cross-core latency, nothing else */
 	unsigned int vmexit_cycles;
@@ -88,6 +89,7 @@ struct rb_drv {
 	 * log2 buckets: [0] = 0, [1] = 1, [2] = 2..3, [3] = 4..7, ... */
 	uint64_t occ[17];
 	uint32_t turns;
+	uint64_t empty_polls;	/* poll mode: used->idx read, nothing new */
 	int kickfd, callfd;
 	double t_start, t_end;	/* this thread's own clock readings */
 } __attribute__((aligned(CACHELINE)));
@@ -102,6 +104,7 @@ struct rb_dev {
 	/* --fast: chains per pop_batch call that found any (log2 buckets):
 	 * about how many entries each read of avail->idx brought */
 	uint64_t found[17];
+	uint64_t empty_polls;	/* poll mode: avail->idx read, nothing new */
 	int kickfd, callfd;
 	struct virtq_chain chain;
 	struct iovec iov[8];
@@ -165,6 +168,8 @@ static inline void busy_wait(const struct rb_opts *o)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	if (o->relax)
+		__builtin_ia32_pause();
+	for (unsigned int i = 0; i < o->poll_pause; i++)
 		__builtin_ia32_pause();
 #else
 	(void)o;
@@ -378,8 +383,10 @@ static void *driver_thread(void *arg)
 			if (rb_drv_may_sleep(d))
 				fd_wait(o, d->callfd);
 		} else {
-			while (!virtq_driver_has_used(d->vq))
+			while (!virtq_driver_has_used(d->vq)) {
+				d->empty_polls++;
 				busy_wait(o);
+			}
 		}
 	}
 	d->t_end = now();
@@ -503,8 +510,10 @@ static void *device_thread(void *arg)
 			if (rb_dev_may_sleep(v))
 				fd_wait(o, v->kickfd);
 		} else {
-			while (!virtq_device_has_avail(v->vq))
+			while (!virtq_device_has_avail(v->vq)) {
+				v->empty_polls++;
 				busy_wait(o);
+			}
 		}
 	}
 	return NULL;
@@ -857,6 +866,8 @@ static void usage(FILE *f)
 "      --driver-cpu N     pin the driver thread to CPU N (unpinned)\n"
 "      --device-cpu N     pin the device thread to CPU N (unpinned)\n"
 "      --relax            pause instruction in busy-wait loops\n"
+"      --poll-pause N     poll mode: N pause instructions after each empty\n"
+"                         poll of the peer's index (back off its cache line)\n"
 "  -r, --runs N           runs; the median is reported (5)\n"
 "      --fast             the fast-path API: virtq_driver_add_inbuf and\n"
 "                         virtq_driver_get_used_batch, virtq_device_pop_batch\n"
@@ -897,6 +908,7 @@ static int parse_cpu(const char *opt, const char *arg)
 enum {
 	OPT_NO_EVENT_IDX = 256, OPT_VMEXIT, OPT_DRIVER_CPU, OPT_DEVICE_CPU,
 	OPT_RELAX, OPT_LOCKSTEP, OPT_TIMEOUT, OPT_FAST, OPT_PINGPONG,
+	OPT_POLL_PAUSE,
 };
 
 static const struct option longopts[] = {
@@ -911,6 +923,7 @@ static const struct option longopts[] = {
 	{ "driver-cpu", required_argument, NULL, OPT_DRIVER_CPU },
 	{ "device-cpu", required_argument, NULL, OPT_DEVICE_CPU },
 	{ "relax", no_argument, NULL, OPT_RELAX },
+	{ "poll-pause", required_argument, NULL, OPT_POLL_PAUSE },
 	{ "runs", required_argument, NULL, 'r' },
 	{ "lockstep", no_argument, NULL, OPT_LOCKSTEP },
 	{ "fast", no_argument, NULL, OPT_FAST },
@@ -984,6 +997,14 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 		case OPT_RELAX:
 			o->relax = true;
 			break;
+		case OPT_POLL_PAUSE:
+			o->poll_pause = (unsigned int)parse_num("--poll-pause", optarg,
+								0, 100000);
+#if !defined(__x86_64__) && !defined(__i386__)
+			if (o->poll_pause)
+				die("--poll-pause: x86 only; use 0 on this machine");
+#endif
+			break;
 		case 'r':
 			o->runs = (unsigned int)parse_num("--runs", optarg, 1, 1000);
 			break;
@@ -1039,6 +1060,7 @@ int main(int argc, char **argv)
 	struct rb_run *run;
 	double *rate, med, pp = 0;
 	uint64_t occ[17] = { 0 }, occ_n = 0, found[17] = { 0 }, found_n = 0;
+	uint64_t dpolls = 0, vpolls = 0;
 	uint64_t kicks = 0, irqs = 0;
 	unsigned int i;
 
@@ -1073,6 +1095,8 @@ int main(int argc, char **argv)
 
 		run_setup(run, &m, &o);
 		secs = run_once(run);
+		dpolls += run->drv.empty_polls;
+		vpolls += run->dev.empty_polls;
 		for (unsigned int b = 0; b < 17; b++) {
 			occ[b] += run->drv.occ[b];
 			found[b] += run->dev.found[b];
@@ -1102,6 +1126,10 @@ int main(int argc, char **argv)
 		if (found_n)
 			print_hist("chains per virtq_device_pop_batch call", found,
 				   found_n);
+		if (o.mode == MODE_POLL)
+			printf("empty polls per buffer: driver (used->idx) %.2f, device (avail->idx) %.2f\n",
+			       dpolls / ((double)o.bufs * o.runs),
+			       vpolls / ((double)o.bufs * o.runs));
 	}
 	printf("result mode=%s median_mrtps=%.3f min_mrtps=%.3f max_mrtps=%.3f kicks_per_m=%.1f interrupts_per_m=%.1f pingpong_ns=%.1f found_le3_pct=%.1f\n",
 	       o.mode == MODE_POLL ? "poll" : "notify", med / 1e6,
