@@ -36,12 +36,6 @@ expect 1 "cannot open image" --socket "$dir/s" --image "$dir/missing.img"
 expect 1 "--serial" --socket "$dir/s" --image "$dir/disk.img" --serial 123456789012345678901
 : >"$dir/empty.img"
 expect 1 "smaller than one" --socket "$dir/s" --image "$dir/empty.img"
-if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" = tmpfs ]; then
-	shm=$(mktemp /dev/shm/vblk-usage-XXXXXX)
-	truncate -s 1M "$shm"
-	expect 1 "O_DIRECT" --socket "$dir/s" --image "$shm" --direct
-	rm -f "$shm"
-fi
 echo notasocket >"$dir/file"
 expect 1 "not a socket" --socket "$dir/file" --image "$dir/disk.img"
 # A second instance on a live socket refuses it, the first keeps it.
