@@ -1092,13 +1092,12 @@ int virtq_driver_add_outbuf(struct virtq_driver *vq, const void *buf,
 
 /*
  * Take up to @max of the entries up to used_seen (already loaded and
- * checked): the checks get_used makes on every entry (keep the two in
- * step), used_event moved once for the batch.  @hooks false (a plain
- * queue) compiles the cache hooks out.
+ * checked) on a plain queue (no cache hooks): the checks get_used makes on
+ * every entry (keep the two in step), used_event moved once for the batch.
  */
-static inline __attribute__((always_inline)) int
-vq_take_used(struct virtq_driver *vq, void **tokens, uint32_t *lens,
-	     unsigned int max, bool hooks)
+static __attribute__((noinline)) int
+vq_take_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
+		   unsigned int max)
 {
 	struct virtq_used_elem *ring = vq->used->ring;
 	struct vq_slot *slot = vq->slot;
@@ -1116,8 +1115,6 @@ vq_take_used(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 
 		/* Each field read once, then the copies checked (as in
 		 * get_used: ordered by P2 when used->idx was loaded). */
-		if (hooks)
-			vq_invalidate(vq, e, sizeof(*e));
 		id = virtq_le32_to_cpu(e->id);
 		l = virtq_le32_to_cpu(e->len);
 		virtq_compiler_barrier();
@@ -1145,24 +1142,20 @@ vq_take_used(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 	return k ? (int)k : -EIO;
 }
 
+/* With cache hooks: get_used() entry by entry (its checks, its hooks). */
 static __attribute__((noinline)) int
 vq_get_used_hooks(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 		  unsigned int max)
 {
-	if (vq->last_used == vq->used_seen) {
-		int r = vq_refresh_used(vq);
+	unsigned int k;
+	int r = 0;
 
+	for (k = 0; k < max; k++) {
+		r = virtq_driver_get_used(vq, &tokens[k], lens ? &lens[k] : 0);
 		if (r <= 0)
-			return r;
+			break;
 	}
-	return vq_take_used(vq, tokens, lens, max, true);
-}
-
-static __attribute__((noinline)) int
-vq_take_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
-		   unsigned int max)
-{
-	return vq_take_used(vq, tokens, lens, max, false);
+	return k ? (int)k : r;
 }
 
 /* vq_take_used() of one entry, without the loop (plain queue). */
