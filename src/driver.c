@@ -1137,8 +1137,8 @@ vq_take_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 	vq->last_used = last;
 	if (k < n)		/* not an outstanding head, or too long */
 		vq_set_broken(vq);	/* latched; the tokens so far returned */
-	if (k && vq->cb_armed && vq->event_idx)
-		vq_write_used_event(vq, last);
+	if (k && vq->cb_armed && vq->event_idx)	/* plain: no cache hook */
+		virtq_store_relaxed(vq->used_event, virtq_cpu_to_le16(last));
 	return k ? (int)k : -EIO;
 }
 
@@ -1183,8 +1183,9 @@ vq_take_one_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens)
 	vq->num_free += s->ndesc;
 	vq->outstanding--;
 	vq->last_used++;
-	if (vq->cb_armed && vq->event_idx)
-		vq_write_used_event(vq, vq->last_used);
+	if (vq->cb_armed && vq->event_idx)	/* plain: no cache hook */
+		virtq_store_relaxed(vq->used_event,
+				    virtq_cpu_to_le16(vq->last_used));
 	return 1;
 }
 
