@@ -42,7 +42,7 @@ static void usage(FILE *f)
 		"  -S, --serial STR    GET_ID answer, at most 20 bytes (default: none)\n"
 		"  -Q, --quiet         do not log rejected guest requests\n"
 		"  -D, --direct        O_DIRECT, bypass the page cache (QEMU's cache.direct=on);\n"
-		"                      requests not 4 KiB aligned stay buffered\n"
+		"                      requests not aligned as O_DIRECT needs stay buffered\n"
 		"  -h, --help          this text\n"
 		"\n"
 		"QEMU: -chardev socket,id=vb,path=PATH -device vhost-user-blk-pci,chardev=vb\n"

@@ -270,13 +270,17 @@ static struct io_uring_sqe *get_sqe(struct blk_queue *bq)
 
 /* O_DIRECT needs the offset and every buffer aligned; others stay buffered
  * (Linux keeps the page cache coherent with direct I/O on the same file). */
-static bool direct_ok(const struct iovec *iov, unsigned int n, uint64_t off)
+static bool direct_ok(const struct blk_disk *d, const struct iovec *iov,
+		      unsigned int n, uint64_t off)
 {
-	uintptr_t bits = (uintptr_t)off;
+	uintptr_t addr = 0, len = (uintptr_t)off;
 
-	for (unsigned int i = 0; i < n; i++)
-		bits |= (uintptr_t)iov[i].iov_base | iov[i].iov_len;
-	return !(bits & (BLK_DIRECT_ALIGN - 1));
+	for (unsigned int i = 0; i < n; i++) {
+		addr |= (uintptr_t)iov[i].iov_base;
+		len |= iov[i].iov_len;
+	}
+	return !(addr & (d->dio_mem_align - 1)) &&
+	       !(len & (d->dio_off_align - 1));
 }
 
 static void submit_rw(struct blk_queue *bq, struct blk_req *req,
@@ -302,7 +306,7 @@ static void submit_rw(struct blk_queue *bq, struct blk_req *req,
 	struct io_uring_sqe *sqe = get_sqe(bq);
 	int fd = bq->disk->fd;
 
-	if (bq->disk->dfd >= 0 && direct_ok(iov, n, off))
+	if (bq->disk->dfd >= 0 && direct_ok(bq->disk, iov, n, off))
 		fd = bq->disk->dfd;
 	if (write)
 		io_uring_prep_writev(sqe, fd, iov, n, off);
@@ -740,6 +744,20 @@ int blk_disk_open_direct(struct blk_disk *d, const char *path, char *err,
 			 path, strerror(errno), errno == EINVAL ?
 			 " (its filesystem has no O_DIRECT)" : "");
 		return r;
+	}
+	/* What O_DIRECT needs here; 4096 (enough everywhere) if the kernel
+	 * does not say, or says nonsense. */
+	struct statx sx;
+
+	d->dio_mem_align = d->dio_off_align = 4096;
+	if (statx(d->dfd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+	    (sx.stx_mask & STATX_DIOALIGN) &&
+	    sx.stx_dio_mem_align && sx.stx_dio_offset_align &&
+	    !(sx.stx_dio_mem_align & (sx.stx_dio_mem_align - 1)) &&
+	    !(sx.stx_dio_offset_align & (sx.stx_dio_offset_align - 1)) &&
+	    sx.stx_dio_mem_align <= 4096 && sx.stx_dio_offset_align <= 4096) {
+		d->dio_mem_align = sx.stx_dio_mem_align;
+		d->dio_off_align = sx.stx_dio_offset_align;
 	}
 	/* On tmpfs (which takes O_DIRECT since Linux 6.6) requests stay on
 	 * the inline path: there is no page cache to bypass. */

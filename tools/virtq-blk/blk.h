@@ -65,11 +65,12 @@ struct blk_disk {
 	bool quiet;		/* no per-request log lines */
 	bool mem_backed;	/* tmpfs & co: I/O done inline, not via io_uring */
 	int dfd;		/* --direct: the image opened O_DIRECT, else -1 */
+	/* --direct: what O_DIRECT needs (statx STATX_DIOALIGN, or 4096):
+	 * requests with the offset and every buffer's length a multiple of
+	 * dio_off_align and every address of dio_mem_align go through dfd,
+	 * the others through the buffered fd. */
+	uint32_t dio_mem_align, dio_off_align;
 };
-
-/* --direct: requests aligned to this (offset, every buffer's address and
- * length) go through the O_DIRECT fd, others through the buffered one. */
-#define BLK_DIRECT_ALIGN 4096
 
 /*
  * Open @path (read-only if @ro).  Returns 0, or -errno with a one-line
@@ -79,7 +80,7 @@ int blk_disk_open(struct blk_disk *d, const char *path, bool ro,
 		  const char *serial, char *err, size_t errlen);
 /*
  * Also open the image with O_DIRECT (QEMU's cache.direct=on): reads and
- * writes aligned to BLK_DIRECT_ALIGN bypass the page cache.  Returns 0,
+ * writes aligned as O_DIRECT needs bypass the page cache.  Returns 0,
  * or -errno with a one-line reason in @err (e.g. tmpfs has no O_DIRECT).
  */
 int blk_disk_open_direct(struct blk_disk *d, const char *path, char *err,
