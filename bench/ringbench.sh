@@ -40,7 +40,7 @@ RT=${RT:-0}
 TIMEOUT=${TIMEOUT:-120}
 
 case "$*" in
--h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 "") ;;
 *) echo "ringbench: no arguments expected (settings come from the environment, see --help)" >&2; exit 2 ;;
 esac
