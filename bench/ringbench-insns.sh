@@ -10,7 +10,9 @@
 # only inside them, library calls included.  Each figure is
 # (count at 2N buffers - count at N buffers) / N, so setup and first-call
 # costs cancel out.  The figures count the library's code only; the
-# wrappers' own bookkeeping is shown apart.
+# wrappers' own bookkeeping is shown apart.  Every workload is counted
+# with the general API and with the fast paths (--fast: add_inbuf,
+# get_used_batch, pop_batch, push_batch, and the batched driver loop).
 #
 # Usage: bench/ringbench-insns.sh [--detail]
 # Env:   B (build dir, default build), INSNS_BUFS (N, default 20000),
@@ -26,7 +28,7 @@ detail=0
 for a in "$@"; do
 	case $a in
 	--detail) detail=1 ;;
-	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "ringbench-insns: unknown argument '$a' (only --detail)" >&2; exit 2 ;;
 	esac
 done
