@@ -28,7 +28,7 @@ detail=0
 for a in "$@"; do
 	case $a in
 	--detail) detail=1 ;;
-	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "ringbench-insns: unknown argument '$a' (only --detail)" >&2; exit 2 ;;
 	esac
 done
