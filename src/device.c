@@ -1015,7 +1015,7 @@ push_publish(struct vqd *d, unsigned int n)
 	return (int)n;
 }
 
-/* push_batch() for other than one entry (broken and n checked). */
+/* push_batch() for other than one entry (broken checked). */
 static __attribute__((noinline)) int push_n(struct vqd *d,
 					    const uint16_t *heads,
 					    const uint32_t *lens,
@@ -1028,6 +1028,8 @@ static __attribute__((noinline)) int push_n(struct vqd *d,
 	for (k = 0; k < n; k++)
 		if (heads[k] >= d->num)
 			return -EINVAL;
+	if (n > d->inflight)
+		return -EOVERFLOW;
 	for (k = 0; k < n; k++) {
 		struct virtq_used_elem *e = &ring[(uint16_t)(next + k) & mask];
 
@@ -1047,14 +1049,14 @@ int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
 
 	if (d->broken)
 		return -EIO;
-	if (n > d->inflight)
-		return -EOVERFLOW;
 	if (n != 1)
 		return push_n(d, heads, lens, n);
-	/* The commonest batch, without a loop. */
+	/* The commonest batch, without a loop.  push's order of checks. */
 	head = heads[0];
 	if (head >= d->num)
 		return -EINVAL;
+	if (!d->inflight)
+		return -EOVERFLOW;
 	e = &d->used->ring[d->next_used & (d->num - 1)];
 	/* Plain stores: published by the release store (P2). */
 	e->id = virtq_cpu_to_le32(head);

@@ -298,6 +298,11 @@ static void targeted(void)
 	CHECK_EQ(virtq_device_inflight(h.vq), 0);
 	CHECK_EQ(virtq_device_push_batch(h.vq, heads, lens, 0), 0);
 	CHECK_EQ(virtq_device_push_batch(h.vq, heads, lens, 1), -EOVERFLOW);
+	/* both wrong: push's order, the head first */
+	uint16_t far[2] = { 99, 99 };
+	CHECK_EQ(virtq_device_push(h.vq, 99, 0), -EINVAL);
+	CHECK_EQ(virtq_device_push_batch(h.vq, far, lens, 1), -EINVAL);
+	CHECK_EQ(virtq_device_push_batch(h.vq, far, lens, 2), -EINVAL);
 
 	/* broken: avail->idx runs away */
 	hr_set_avail_idx(&h, (uint16_t)(h.avail_idx + 17));
