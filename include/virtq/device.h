@@ -232,8 +232,8 @@ int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
  *
  * Returns the number of entries published (0 when n == 0 and nothing
  * was pending), or -EINVAL (a head >= num), -EOVERFLOW (n above the
- * chains popped and not yet pushed), -EIO (broken), checked in that
- * order as push checks them.
+ * chains popped and not yet pushed), -EIO (broken); broken first, then
+ * the heads, then the count, as push checks them.
  */
 int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
 			    const uint32_t *lens, unsigned int n);
