@@ -10,7 +10,9 @@
 # only inside them, library calls included.  Each figure is
 # (count at 2N buffers - count at N buffers) / N, so setup and first-call
 # costs cancel out.  The figures count the library's code only; the
-# wrappers' own bookkeeping is shown apart.
+# wrappers' own bookkeeping is shown apart.  Every workload is counted
+# with the general API and with the fast paths (--fast: add_inbuf,
+# get_used_batch, pop_batch, push_batch, and the batched driver loop).
 #
 # Usage: bench/ringbench-insns.sh [--detail]
 # Env:   B (build dir, default build), INSNS_BUFS (N, default 20000),
@@ -26,7 +28,7 @@ detail=0
 for a in "$@"; do
 	case $a in
 	--detail) detail=1 ;;
-	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "ringbench-insns: unknown argument '$a' (only --detail)" >&2; exit 2 ;;
 	esac
 done
@@ -115,9 +117,17 @@ row() {	# label args...
 		detail_of dev "$label"
 	fi
 }
-row "poll, ring kept full" -m poll
-row "poll, 1 in flight" -m poll -o 1
-row "notify (event idx), ring kept full" -m notify
-row "notify (event idx), 1 in flight" -m notify -o 1
-row "notify (flags), ring kept full" -m notify --no-event-idx
-row "notify (flags), 1 in flight" -m notify --no-event-idx -o 1
+for api in "" --fast; do
+	if [ -n "$api" ]; then
+		echo "  fast paths (--fast): virtq_driver_add_inbuf, virtq_driver_get_used_batch,"
+		echo "  virtq_device_pop_batch, virtq_device_push_batch; the same validation"
+	else
+		echo "  general API: virtq_driver_add, get_used, virtq_device_pop, push, flush"
+	fi
+	row "poll, ring kept full" -m poll $api
+	row "poll, 1 in flight" -m poll -o 1 $api
+	row "notify (event idx), ring kept full" -m notify $api
+	row "notify (event idx), 1 in flight" -m notify -o 1 $api
+	row "notify (flags), ring kept full" -m notify --no-event-idx $api
+	row "notify (flags), 1 in flight" -m notify --no-event-idx -o 1 $api
+done

@@ -7,10 +7,13 @@
 # Linux's tools/virtio/ringtest (its Makefile builds virtio_ring_0_9, ring,
 # ptr_ring) and point RINGTEST_DIR at the directory holding the binaries.
 #
-# Each pair runs ours and the reference back to back on the same CPUs, in
-# alternating order, each timed the same way (wall clock around the whole
-# process); the ratio of a pair (ours / reference) is immune to the slow
-# drifts of a shared machine, and the median over the pairs is printed.
+# Each pair runs every program (ours: batch 1 and 32, general API and the
+# fast paths; the references) back to back on the same CPUs, in an order
+# that reverses from pair to pair, each timed the same way (wall clock
+# around the whole process), after a cross-core ping-pong measurement that
+# says which mode the machine is in.  Per-pair rows, then min / median /
+# max per program and of each paired ratio (ours / reference), which is
+# immune to the slow drifts of a shared machine.
 # Notify mode on our side uses --vmexit-cycles 500 because ringtest spins
 # 500 + 500 TSC cycles around every eventfd write and read (its default
 # --exit behaviour); both then use EVENT_IDX.
@@ -22,13 +25,13 @@
 #
 # Usage: bench/ringbench.sh
 # Env:   B (build dir, default build), RINGTEST_DIR (reference binaries),
-#        BUFS (10000000), PAIRS (5), RING (256), DRIVER_CPU (0),
+#        BUFS (10000000), PAIRS (10), RING (256), DRIVER_CPU (0),
 #        DEVICE_CPU (1), RT (0; 1 = SCHED_FIFO), TIMEOUT (120 s a run).
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
 BUFS=${BUFS:-10000000}
-PAIRS=${PAIRS:-5}
+PAIRS=${PAIRS:-10}
 RING=${RING:-256}
 DRIVER_CPU=${DRIVER_CPU:-0}
 DEVICE_CPU=${DEVICE_CPU:-1}
@@ -37,7 +40,7 @@ RT=${RT:-0}
 TIMEOUT=${TIMEOUT:-120}
 
 case "$*" in
--h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 "") ;;
 *) echo "ringbench: no arguments expected (settings come from the environment, see --help)" >&2; exit 2 ;;
 esac
@@ -102,44 +105,86 @@ else
 	echo "      their directory for paired ratios.  Our figures only:"
 fi
 
-# mode label ours-extra-args / ref-extra-args / reference binaries
+stats() {	# numbers... -> "min / median / max"
+	local v
+	v=$(printf '%s\n' "$@" | grep -v FAILED | sort -g)
+	[ -n "$v" ] || { echo "n/a"; return; }
+	printf '%s / %s / %s' "$(head -n 1 <<<"$v")" "$(median $v)" "$(tail -n 1 <<<"$v")"
+}
+
+pingpong() {	# cross-core round trip in ns between the two CPUs, now
+	"${prefix[@]}" "$bin" --pingpong --driver-cpu "$DRIVER_CPU" --device-cpu "$DEVICE_CPU" 2>/dev/null |
+		sed -n 's/^result pingpong_ns=//p'
+}
+
+# mode TITLE "ours-label=ours-args;..." ref-extra-args "reference binaries"
+# Every pair runs every program once, in an order that alternates from pair
+# to pair, after a ping-pong measurement that says which mode the machine
+# is in; then per-pair rows, and min / median / max per program.
 run_mode() {
-	local label=$1 ourx=$2 refx=$3 refs=$4
-	local i r ours=() rv0=() ratios0=() o x
-	declare -A refv=()
+	local title=$1 ours=$2 refx=$3 refs=$4
+	local i j r lab args v names=() order
+	declare -A res=() ppv=()
+	IFS=';' read -r -a variants <<<"$ours"
+	for j in "${variants[@]}"; do names+=("${j%%=*}"); done
+	if [ $have_ref = 1 ]; then
+		for r in $refs; do [ -x "$REF/$r" ] && names+=("$r"); done
+	fi
+	echo
+	echo "$title: M round trips/s per pair (ping-pong = cross-core round trip, ns, just before the pair)"
+	printf '  %-5s %9s' pair ping-pong
+	for j in "${names[@]}"; do printf ' %12s' "$j"; done
+	echo
 	for ((i = 1; i <= PAIRS; i++)); do
-		if [ $have_ref = 1 ] && [ $((i % 2)) = 0 ]; then
-			for r in $refs; do
-				[ -x "$REF/$r" ] && refv[$r]+="$(timed "$REF/$r" "${ref_args[@]}" $refx) "
-			done
+		ppv[$i]=$(pingpong)
+		order=("${names[@]}")
+		if [ $((i % 2)) = 0 ]; then	# reverse every other pair
+			order=()
+			for ((j = ${#names[@]} - 1; j >= 0; j--)); do order+=("${names[$j]}"); done
 		fi
-		# shellcheck disable=SC2086
-		o=$(timed "$bin" "${ours_args[@]}" $ourx)
-		ours+=("$o")
-		if [ $have_ref = 1 ] && [ $((i % 2)) = 1 ]; then
-			for r in $refs; do
-				[ -x "$REF/$r" ] && refv[$r]+="$(timed "$REF/$r" "${ref_args[@]}" $refx) "
-			done
-		fi
-	done
-	printf '  %-22s virtq-ringbench %8s M/s   (runs: %s)\n' "$label" \
-		"$(median "${ours[@]}")" "${ours[*]}"
-	[ $have_ref = 1 ] || return 0
-	for r in $refs; do
-		[ -n "${refv[$r]:-}" ] || continue
-		# shellcheck disable=SC2206
-		x=(${refv[$r]})
-		local rs=()
-		for ((i = 0; i < PAIRS; i++)); do
-			rs+=("$(ratio "${ours[$i]}" "${x[$i]}")")
+		for lab in "${order[@]}"; do
+			args=
+			for j in "${variants[@]}"; do [ "${j%%=*}" = "$lab" ] && args=${j#*=}; done
+			if [ -n "$args" ]; then
+				# shellcheck disable=SC2086
+				v=$(timed "$bin" "${ours_args[@]}" $args)
+			else
+				# shellcheck disable=SC2086
+				v=$(timed "$REF/$lab" "${ref_args[@]}" $refx)
+			fi
+			res[$lab,$i]=$v
 		done
-		printf '  %-22s %-15s %8s M/s   ours/%s paired: median %s  (pairs: %s)\n' \
-			"" "$r" "$(median "${x[@]}")" "$r" "$(median "${rs[@]}")" "${rs[*]}"
+		printf '  %-5s %9s' "$i" "${ppv[$i]}"
+		for j in "${names[@]}"; do printf ' %12s' "${res[$j,$i]}"; done
+		echo
+	done
+	local all=()
+	for ((i = 1; i <= PAIRS; i++)); do all+=("${ppv[$i]}"); done
+	printf '  %-15s min / median / max: %s\n' "ping-pong ns" "$(stats "${all[@]}")"
+	for j in "${names[@]}"; do
+		all=()
+		for ((i = 1; i <= PAIRS; i++)); do all+=("${res[$j,$i]}"); done
+		printf '  %-15s min / median / max: %s M/s\n' "$j" "$(stats "${all[@]}")"
+	done
+	# paired ratios of each of ours against each reference
+	[ $have_ref = 1 ] || return 0
+	for j in "${variants[@]}"; do
+		lab=${j%%=*}
+		for r in $refs; do
+			[ -x "$REF/$r" ] || continue
+			all=()
+			for ((i = 1; i <= PAIRS; i++)); do all+=("$(ratio "${res[$lab,$i]}" "${res[$r,$i]}")"); done
+			printf '  %-15s / %-15s paired min / median / max: %s\n' "$lab" "$r" "$(stats "${all[@]}")"
+		done
 	done
 }
 
-run_mode "poll" "-m poll" "" "virtio_ring_0_9 ring ptr_ring"
-run_mode "notify (event idx)" "-m notify --vmexit-cycles 500" "--sleep" "virtio_ring_0_9 ring"
+run_mode "poll" "batch1=-m poll;batch32=-m poll -b 32;fast1=-m poll --fast;fast32=-m poll --fast -b 32" \
+	"" "virtio_ring_0_9 ring ptr_ring"
+run_mode "poll, one buffer in flight (latency: 1000 / M/s = ns a round trip)" \
+	"batch1=-m poll -o 1;fast1=-m poll -o 1 --fast" "--outstanding 1" "virtio_ring_0_9 ring ptr_ring"
+run_mode "notify (event idx)" "batch1=-m notify --vmexit-cycles 500;batch32=-m notify --vmexit-cycles 500 -b 32;fast32=-m notify --vmexit-cycles 500 -b 32 --fast" \
+	"--sleep" "virtio_ring_0_9 ring"
 echo "  (notify: both sides spin 500+500 TSC cycles around each eventfd write and read, as ringtest does)"
 kn=$("${prefix[@]}" "$bin" "${ours_args[@]}" -c $((BUFS / 10 > 0 ? BUFS / 10 : 1)) -m notify --vmexit-cycles 500 | awk '/^result/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["kicks_per_m"], v["interrupts_per_m"] }')
 echo "  notify (event idx): ${kn% *} kicks and ${kn#* } interrupts per million buffers (one run of $((BUFS / 10)))"

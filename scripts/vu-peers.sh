@@ -46,7 +46,7 @@ start_qsd() {	# img sock queues [log]
 		obj=(--object iothread,id=iot0) it=,iothread=iot0
 	fi
 	qemu-storage-daemon "${obj[@]}" \
-		--blockdev driver=file,node-name=file0,filename="$1",cache.direct=off,aio=io_uring \
+		--blockdev driver=file,node-name=file0,filename="$1",cache.direct=${QSD_DIRECT:-off},aio=io_uring \
 		--blockdev driver=raw,node-name=disk0,file=file0 \
 		--export type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,addr.path="$2",writable=on,num-queues="$3"$it \
 		>"$log" 2>&1 &
@@ -56,7 +56,8 @@ start_qsd() {	# img sock queues [log]
 
 start_virtq_blk() {	# img sock queues [log]
 	local log=${4:-/dev/null}
-	"$B/bin/virtq-blk" --socket "$2" --image "$1" --queues "$3" >"$log" 2>&1 &
+	# shellcheck disable=SC2086
+	"$B/bin/virtq-blk" --socket "$2" --image "$1" --queues "$3" ${VIRTQ_BLK_ARGS:-} >"$log" 2>&1 &
 	BLK_PID=$!
 	wait_socket "$2" "$BLK_PID"
 }

@@ -788,3 +788,278 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 	d->broken = flags & STATE_BROKEN;
 	return 0;
 }
+
+/* ---- batches: many chains per call ------------------------------------- */
+
+/*
+ * The tail of add_buf() for a buffer the lean walk below does not take on
+ * its fast path (outside the cached region, spanning regions, or past the
+ * iovec capacity): the same steps, out of line.  The chain's running
+ * counts are in @c.
+ */
+static __attribute__((noinline, cold)) int lean_buf_slow(struct vqd *d,
+						    struct virtq_chain *c,
+						    uint64_t addr, uint32_t len,
+						    bool write)
+{
+	uint32_t used = c->n_out + c->n_in;
+	void *p = buf_ptr(d, addr, len);
+	int n;
+
+	if (p) {
+		if (used >= c->iov_cap)
+			return -ENOBUFS;
+		c->iov[used].iov_base = p;
+		c->iov[used].iov_len = len;
+		n = 1;
+	} else {
+		if (used > c->iov_cap)
+			return -ENOBUFS;
+		n = virtq_gmem_iov(d->gmem, addr, len, c->iov + used,
+				   c->iov_cap - used);
+		if (n < 0)
+			return n;
+	}
+	if (write) {
+		c->n_in += (uint32_t)n;
+		c->in_len += len;
+	} else {
+		c->n_out += (uint32_t)n;
+		c->out_len += len;
+	}
+	return 0;
+}
+
+/* An INDIRECT descriptor met by walk_lean(): the shared walk, out of line. */
+static __attribute__((noinline, cold)) int
+lean_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
+	      uint32_t len, uint16_t flags, uint16_t next, uint64_t total,
+	      bool seen_write)
+{
+	struct dcopy dc = { addr, len, flags, next };
+	struct acc a = { total, seen_write };
+	int ret = walk_indirect(d, c, &dc, &a);
+
+	return ret ? ret : 1;
+}
+
+/*
+ * walk_head() written for the common chain (direct descriptors in the main
+ * table, buffers in the guest memory region buf_ptr() has cached): the
+ * checks of walk_head() / walk_main() / add_buf(), in the same order, with
+ * the same results in @c (also on error), and no descriptor copy in
+ * memory.  Each descriptor is read from shared memory once; what was read
+ * is handed on, never re-read, to the out-of-line lean_indirect() /
+ * lean_buf_slow() for an indirect table or a buffer off the fast path.
+ * tests/device-pop-batch.c checks it against pop on random hostile rings.
+ */
+static inline __attribute__((always_inline)) int
+walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
+{
+	uint32_t i = head, count = 0, total = 0;
+	bool seen_write = false;
+
+	c->head = head;
+	c->ndesc = 0;
+	c->n_out = c->n_in = 0;
+	c->out_len = c->in_len = 0;
+	c->indirect = false;
+	if (head >= d->num)
+		return -ERANGE;
+	for (;;) {
+		const struct virtq_desc *s = &d->desc[i];
+		uint64_t addr, off;
+		uint32_t len, used;
+		uint16_t flags, next;
+		bool write;
+
+		if (++count > d->num)
+			return -ELOOP;
+		/* Relaxed: each field read exactly once; ordering comes
+		 * from the acquire of avail->idx (P1). */
+		addr = virtq_le64(virtq_load_relaxed(&s->addr));
+		len = virtq_le32(virtq_load_relaxed(&s->len));
+		flags = virtq_le16(virtq_load_relaxed(&s->flags));
+		next = virtq_le16(virtq_load_relaxed(&s->next));
+		c->ndesc = (uint16_t)count;	/* count <= num <= 32768 */
+		if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0))
+			return lean_indirect(d, c, addr, len, flags, next,
+					     total, seen_write);
+		write = flags & VIRTQ_DESC_F_WRITE;
+		if (seen_write > write)
+			return -EILSEQ;	/* readable after writable */
+		seen_write = write;
+		if (len) {
+			/* total < 2^32 before: the u32 sum wraps iff
+			 * the 64-bit one passes UINT32_MAX. */
+			if (__builtin_add_overflow(total, len, &total))
+				return -EOVERFLOW;
+			off = addr - d->rc_gpa;
+			used = c->n_out + c->n_in;
+			if (__builtin_expect(off < d->rc_size &&
+					     len <= d->rc_size - off &&
+					     used < c->iov_cap, 1)) {
+				c->iov[used].iov_base = d->rc_hva + off;
+				c->iov[used].iov_len = len;
+				if (write) {
+					c->n_in++;
+					c->in_len += len;
+				} else {
+					c->n_out++;
+					c->out_len += len;
+				}
+			} else {
+				int ret = lean_buf_slow(d, c, addr, len, write);
+
+				if (ret)
+					return ret;
+			}
+		}
+		if (!(flags & VIRTQ_DESC_F_NEXT))
+			return 1;
+		if (next >= d->num)
+			return -ERANGE;
+		i = next;
+	}
+}
+
+/* pop_batch() once chains are known to be there (last_avail != shadow). */
+static __attribute__((noinline)) int pop_n(struct vqd *d,
+					   struct virtq_chain *c,
+					   unsigned int n)
+{
+	uint16_t last = d->last_avail;
+	uint16_t avail = (uint16_t)(d->shadow_avail - last);
+	struct virtq_chain *first = c, *end = c + (n < avail ? n : avail);
+	int ret;
+
+	for (; c != end; c++, last++) {
+		/* Relaxed, read once: ordered by the acquire (P1). */
+		uint16_t head = virtq_le16(virtq_load_relaxed(
+			&d->avail->ring[last & (d->num - 1)]));
+
+		ret = walk_lean(d, c, head);
+		if (__builtin_expect(ret < 0, 0)) {
+			if (c != first)
+				break;	/* left for the next call to report */
+			/* Consumed, as pop does; in flight only if it can
+			 * be pushed back. */
+			d->last_avail = (uint16_t)(last + 1);
+			if (head < d->num)
+				d->inflight++;
+			return ret;
+		}
+	}
+	d->last_avail = last;
+	d->inflight += (uint32_t)(c - first);
+	return (int)(c - first);
+}
+
+/* pop_n() for one chain: the same steps without the loop. */
+static __attribute__((noinline)) int pop_1(struct vqd *d,
+					   struct virtq_chain *c)
+{
+	uint16_t last = d->last_avail;
+	/* Relaxed, read once: ordered by the acquire (P1). */
+	uint16_t head = virtq_le16(virtq_load_relaxed(
+		&d->avail->ring[last & (d->num - 1)]));
+	int ret = walk_lean(d, c, head);
+
+	if (__builtin_expect(ret < 0, 0) && head >= d->num) {
+		d->last_avail = (uint16_t)(last + 1);
+		return ret;	/* consumed, not in flight: cannot be pushed */
+	}
+	d->last_avail = (uint16_t)(last + 1);
+	d->inflight++;
+	return ret;
+}
+
+int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
+			   unsigned int n)
+{
+	struct vqd *d = D(vq);
+	int ret;
+
+	if (d->broken)
+		return -EIO;
+	if (!n)
+		return 0;
+	/* As pop: avail->idx is read only when our copy is used up. */
+	if (d->last_avail == d->shadow_avail) {
+		if (d->event_idx && d->notify_enabled)
+			set_avail_event(d, d->last_avail);
+		ret = read_avail_idx(d);
+		if (ret <= 0)
+			return ret;
+	}
+	if (n == 1 || (uint16_t)(d->shadow_avail - d->last_avail) == 1)
+		return pop_1(d, c);
+	return pop_n(d, c, n);
+}
+
+/* push_batch()'s end: account for @n pushed entries and publish (P2). */
+static inline __attribute__((always_inline)) int
+push_publish(struct vqd *d, unsigned int n)
+{
+	uint16_t next = (uint16_t)(d->next_used + n);
+
+	d->inflight -= n;
+	d->next_used = next;
+	n = (uint16_t)(next - d->published_used);
+	if (!n)
+		return 0;
+	/* P2: pairs with the driver's acquire load of used->idx; the used
+	 * elements and the data we wrote into its buffers go with it. */
+	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
+	d->published_used = next;
+	return (int)n;
+}
+
+/* push_batch() for other than one entry (broken checked). */
+static __attribute__((noinline)) int push_n(struct vqd *d,
+					    const uint16_t *heads,
+					    const uint32_t *lens,
+					    unsigned int n)
+{
+	struct virtq_used_elem *ring = d->used->ring;
+	uint16_t mask = (uint16_t)(d->num - 1), next = d->next_used;
+	unsigned int k;
+
+	for (k = 0; k < n; k++)
+		if (heads[k] >= d->num)
+			return -EINVAL;
+	if (n > d->inflight)
+		return -EOVERFLOW;
+	for (k = 0; k < n; k++) {
+		struct virtq_used_elem *e = &ring[(uint16_t)(next + k) & mask];
+
+		/* Plain stores: published by the release store (P2). */
+		e->id = virtq_cpu_to_le32(heads[k]);
+		e->len = virtq_cpu_to_le32(lens[k]);
+	}
+	return push_publish(d, n);
+}
+
+int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
+			    const uint32_t *lens, unsigned int n)
+{
+	struct vqd *d = D(vq);
+	struct virtq_used_elem *e;
+	uint16_t head;
+
+	if (d->broken)
+		return -EIO;
+	if (n != 1)
+		return push_n(d, heads, lens, n);
+	/* The commonest batch, without a loop.  push's order of checks. */
+	head = heads[0];
+	if (head >= d->num)
+		return -EINVAL;
+	if (!d->inflight)
+		return -EOVERFLOW;
+	e = &d->used->ring[d->next_used & (d->num - 1)];
+	/* Plain stores: published by the release store (P2). */
+	e->id = virtq_cpu_to_le32(head);
+	e->len = virtq_cpu_to_le32(lens[0]);
+	return push_publish(d, 1);
+}

@@ -747,12 +747,14 @@ void virtq_driver_publish(struct virtq_driver *vq)
 	 * descriptors and avail->ring[] entries written by add are visible
 	 * to it after it sees this index. */
 	virtq_store_release(&vq->avail->idx, virtq_cpu_to_le16(vq->avail_idx));
-	vq_clean(vq, &vq->avail->idx, sizeof(vq->avail->idx));
 	vq->avail_pub = vq->avail_idx;
 	/* Capped: more than 2^16 entries between two kick_prepare calls
 	 * can't be told apart by u16 distance, so it forces a kick. */
 	if (vq->since_kick <= 0xffff)
 		vq->since_kick += n;
+	/* Last, so that it is a tail call: no registers to save without
+	 * a hook. */
+	vq_clean(vq, &vq->avail->idx, sizeof(vq->avail->idx));
 }
 
 bool virtq_driver_kick_prepare(struct virtq_driver *vq)
@@ -1014,4 +1016,212 @@ uint32_t virtq_driver_num_free(const struct virtq_driver *vq)
 bool virtq_driver_is_broken(const struct virtq_driver *vq)
 {
 	return vq->broken;
+}
+
+/* ---- fast paths: one buffer in, many chains out ---------------------- */
+
+/* add_inbuf / add_outbuf through the general path (hooks, indirect_min 1). */
+static __attribute__((noinline)) int
+vq_add_one_general(struct virtq_driver *vq, void *buf, uint32_t len,
+		   bool write, void *token)
+{
+	struct virtq_sg sg;
+
+	sg.addr = buf;
+	sg.len = len;
+	return write ? virtq_driver_add(vq, 0, 0, &sg, 1, token) :
+		       virtq_driver_add(vq, &sg, 1, 0, 0, token);
+}
+
+/*
+ * A chain of one buffer, as virtq_driver_add() would build it, in a few
+ * stores.  Without translate or cache hooks, and when a single buffer does
+ * not go indirect (indirect_min 1), it is one direct descriptor; anything
+ * else goes through virtq_driver_add(), which gives the same errors in
+ * the same order.
+ */
+static inline __attribute__((always_inline)) int
+vq_add_one(struct virtq_driver *vq, void *buf, uint32_t len, bool write,
+	   void *token)
+{
+	struct virtq_desc *d;
+	struct vq_slot *s;
+	uint16_t head;
+
+	if (vq->broken)
+		return -EIO;
+	if (!token || !len)
+		return -EINVAL;
+	if (!vq->plain || vq->ind_min == 1)
+		return vq_add_one_general(vq, buf, len, write, token);
+	if (!vq->num_free)
+		return -ENOSPC;
+	head = vq->free_head;
+	d = &vq->desc[head];
+	d->addr = virtq_cpu_to_le64((uint64_t)(uintptr_t)buf);
+	d->len = virtq_cpu_to_le32(len);
+	d->flags = virtq_cpu_to_le16(write ? VIRTQ_DESC_F_WRITE : 0);
+	d->next = 0;
+	/* vq_commit() without its cache hook (plain: there is none). */
+	s = &vq->slot[head];
+	s->token = token;
+	s->in_len = write ? len : 0;
+	s->tail = head;
+	s->ndesc = 1;
+	s->indirect = 0;
+	vq->free_head = s->next;
+	vq->num_free--;
+	vq->outstanding++;
+	/* Plain store: the device reads it only after P1 (publish). */
+	vq->avail->ring[vq->avail_idx & vq->mask] = virtq_cpu_to_le16(head);
+	vq->avail_idx++;
+	return 0;
+}
+
+int virtq_driver_add_inbuf(struct virtq_driver *vq, void *buf, uint32_t len,
+			   void *token)
+{
+	return vq_add_one(vq, buf, len, true, token);
+}
+
+int virtq_driver_add_outbuf(struct virtq_driver *vq, const void *buf,
+			    uint32_t len, void *token)
+{
+	return vq_add_one(vq, (void *)(uintptr_t)buf, len, false, token);
+}
+
+/*
+ * Take up to @max of the entries up to used_seen (already loaded and
+ * checked) on a plain queue (no cache hooks): the checks get_used makes on
+ * every entry (keep the two in step), used_event moved once for the batch.
+ */
+static __attribute__((noinline)) int
+vq_take_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
+		   unsigned int max)
+{
+	struct virtq_used_elem *ring = vq->used->ring;
+	struct vq_slot *slot = vq->slot;
+	uint16_t mask = vq->mask, last = vq->last_used;
+	uint16_t free_head = vq->free_head;
+	uint32_t freed = 0;
+	unsigned int k, n = (uint16_t)(vq->used_seen - last);
+
+	if (n > max)
+		n = max;
+	for (k = 0; k < n; k++, last++) {
+		struct virtq_used_elem *e = &ring[last & mask];
+		struct vq_slot *s;
+		uint32_t id, l;
+
+		/* Each field read once, then the copies checked (as in
+		 * get_used: ordered by P2 when used->idx was loaded). */
+		id = virtq_le32_to_cpu(e->id);
+		l = virtq_le32_to_cpu(e->len);
+		virtq_compiler_barrier();
+		if (id > mask)
+			break;
+		s = &slot[id];
+		if (!s->token || l > s->in_len)
+			break;
+		tokens[k] = s->token;
+		if (lens)
+			lens[k] = l;
+		s->token = 0;
+		slot[s->tail].next = free_head;
+		free_head = (uint16_t)id;
+		freed += s->ndesc;
+	}
+	vq->free_head = free_head;
+	vq->num_free += freed;
+	vq->outstanding -= k;
+	vq->last_used = last;
+	if (k < n)		/* not an outstanding head, or too long */
+		vq_set_broken(vq);	/* latched; the tokens so far returned */
+	if (k && vq->cb_armed && vq->event_idx)	/* plain: no cache hook */
+		virtq_store_relaxed(vq->used_event, virtq_cpu_to_le16(last));
+	return k ? (int)k : -EIO;
+}
+
+/* With cache hooks: get_used() entry by entry (its checks, its hooks). */
+static __attribute__((noinline)) int
+vq_get_used_hooks(struct virtq_driver *vq, void **tokens, uint32_t *lens,
+		  unsigned int max)
+{
+	unsigned int k;
+	int r = 0;
+
+	for (k = 0; k < max; k++) {
+		r = virtq_driver_get_used(vq, &tokens[k], lens ? &lens[k] : 0);
+		if (r <= 0)
+			break;
+	}
+	return k ? (int)k : r;
+}
+
+/* vq_take_used() of one entry, without the loop (plain queue). */
+static __attribute__((noinline)) int
+vq_take_one_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens)
+{
+	struct virtq_used_elem *e = &vq->used->ring[vq->last_used & vq->mask];
+	struct vq_slot *s;
+	uint32_t id, l;
+
+	id = virtq_le32_to_cpu(e->id);
+	l = virtq_le32_to_cpu(e->len);
+	virtq_compiler_barrier();
+	if (id > vq->mask)
+		return vq_set_broken(vq);
+	s = &vq->slot[id];
+	if (!s->token || l > s->in_len)
+		return vq_set_broken(vq);
+	tokens[0] = s->token;
+	if (lens)
+		lens[0] = l;
+	s->token = 0;
+	vq->slot[s->tail].next = vq->free_head;
+	vq->free_head = (uint16_t)id;
+	vq->num_free += s->ndesc;
+	vq->outstanding--;
+	vq->last_used++;
+	if (vq->cb_armed && vq->event_idx)	/* plain: no cache hook */
+		virtq_store_relaxed(vq->used_event,
+				    virtq_cpu_to_le16(vq->last_used));
+	return 1;
+}
+
+int virtq_driver_get_used_batch(struct virtq_driver *vq, void **tokens,
+				uint32_t *lens, unsigned int max)
+{
+	uint16_t last = vq->last_used, idx, staged;
+	uint32_t limit;
+
+	if (vq->broken)
+		return -EIO;
+	if (!max)
+		return 0;
+	if (!vq->plain)
+		return vq_get_used_hooks(vq, tokens, lens, max);
+	if (last == vq->used_seen) {
+		/* vq_refresh_used() without the hooks (keep in step). */
+		/* P2: pairs with the device's release store of used->idx. */
+		idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
+		if (idx == last) {
+			if (!vq->cb_armed || !vq->event_idx)
+				return 0;
+			/* F2, as in vq_refresh_used. */
+			virtq_mb();
+			idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
+			if (idx == last)
+				return 0;
+		}
+		/* Only published chains can come back. */
+		staged = (uint16_t)(vq->avail_idx - vq->avail_pub);
+		limit = vq->outstanding > staged ? vq->outstanding - staged : 0;
+		if ((uint16_t)(idx - last) > limit)
+			return vq_set_broken(vq);
+		vq->used_seen = idx;
+	}
+	if (max == 1 || (uint16_t)(vq->used_seen - last) == 1)
+		return vq_take_one_plain(vq, tokens, lens);
+	return vq_take_used_plain(vq, tokens, lens, max);
 }

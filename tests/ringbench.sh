@@ -44,13 +44,33 @@ for lock in "" --lockstep; do
 	run $lock -c $n -n 2 -m poll
 	run $lock -c $n -n 32768 -m notify -b 64
 	run $lock -c $((n / 4)) -l 4096 -n 64 -m notify
+	# the fast paths (add_inbuf, get_used_batch, pop_batch, push_batch)
+	run $lock -c $n -m poll --fast
+	run $lock -c $n -m poll --fast -b 8
+	run $lock -c $n -m notify --fast -b 16 -o 64
+	run $lock -c $n -m notify --no-event-idx --fast -b 4
+	run $lock -c $n -n 1 -m notify --fast
+	run $lock -c $n -m notify -o 1 --fast
+	run $lock -c $n -m poll --poll-pause 20
 done
+out=$("$bin" --pingpong 2>&1)
+grep -Eq '^result pingpong_ns=[0-9]+\.[0-9]$' <<<"$out" || {
+	echo "FAIL: --pingpong: no result line:"
+	echo "$out" | tail -n 2 | sed 's/^/    /'
+	fail=1
+}
 
 # Lockstep counts are exact: with one chain in flight and EVENT_IDX each
 # buffer needs exactly one kick and one interrupt.
 out=$("$bin" --lockstep -r 1 -c 1000 -o 1 -m notify 2>&1)
 grep -q 'kicks_per_m=1000000.0 interrupts_per_m=1000000.0' <<<"$out" || {
 	echo "FAIL: lockstep -o 1 notify: expected one kick and one interrupt per buffer:"
+	echo "$out" | tail -n 1 | sed 's/^/    /'
+	fail=1
+}
+out=$("$bin" --lockstep -r 1 -c 1000 -o 1 -m notify --fast 2>&1)
+grep -q 'kicks_per_m=1000000.0 interrupts_per_m=1000000.0' <<<"$out" || {
+	echo "FAIL: lockstep -o 1 notify --fast: expected one kick and one interrupt per buffer:"
 	echo "$out" | tail -n 1 | sed 's/^/    /'
 	fail=1
 }
@@ -86,4 +106,5 @@ bad "--bufs" -c abc
 bad "--bufs" -c -5
 bad "not available" --driver-cpu 1023
 bad "unexpected argument" extra
+bad "--poll-pause" --poll-pause 1000001
 exit $fail

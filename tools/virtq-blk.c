@@ -41,6 +41,8 @@ static void usage(FILE *f)
 		"  -q, --queues N      virtqueues, 1..%d (default 1)\n"
 		"  -S, --serial STR    GET_ID answer, at most 20 bytes (default: none)\n"
 		"  -Q, --quiet         do not log rejected guest requests\n"
+		"  -D, --direct        O_DIRECT, bypass the page cache (QEMU's cache.direct=on);\n"
+		"                      requests not aligned as O_DIRECT needs stay buffered\n"
 		"  -h, --help          this text\n"
 		"\n"
 		"QEMU: -chardev socket,id=vb,path=PATH -device vhost-user-blk-pci,chardev=vb\n"
@@ -70,12 +72,13 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "serial", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'Q' },
+		{ "direct", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *sock = NULL, *image = NULL, *serial = NULL;
 	unsigned int queues = 1;
-	bool ro = false, quiet = false;
+	bool ro = false, quiet = false, direct = false;
 	struct virtq_vu_backend *be;
 	struct blk_disk disk;
 	uint8_t cfg[BLK_CONFIG_LEN];
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
 	int c, r;
 
 	opterr = 0;	/* our own one-line messages */
-	while ((c = getopt_long(argc, argv, "s:i:rq:S:Qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:i:rq:S:QDh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': sock = optarg; break;
 		case 'i': image = optarg; break;
@@ -98,6 +101,7 @@ int main(int argc, char **argv)
 			break;
 		case 'S': serial = optarg; break;
 		case 'Q': quiet = true; break;
+		case 'D': direct = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			fprintf(stderr, "virtq-blk: unknown option or missing value in '%s'; see virtq-blk --help\n",
@@ -118,6 +122,11 @@ int main(int argc, char **argv)
 	r = blk_disk_open(&disk, image, ro, serial, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "virtq-blk: %s\n", err);
+		return 1;
+	}
+	if (direct && blk_disk_open_direct(&disk, image, err, sizeof(err)) < 0) {
+		fprintf(stderr, "virtq-blk: %s\n", err);
+		blk_disk_close(&disk);
 		return 1;
 	}
 	disk.quiet = quiet;

@@ -53,6 +53,9 @@
 
 enum rb_mode { MODE_POLL, MODE_NOTIFY };
 
+/* --fast: chains per virtq_device_pop_batch / virtq_driver_get_used_batch */
+#define RB_POP_BATCH 32
+
 struct rb_opts {
 	uint32_t num;
 	uint64_t bufs;
@@ -64,6 +67,9 @@ struct rb_opts {
 	bool event_idx;
 	bool lockstep;
 	bool relax;
+	unsigned int poll_pause;	/* pause instructions after an empty poll */
+	bool fast;		/* the fast-path API (add_inbuf, batches) */
+	bool pingpong_only;	/* measure the cross-core latency, nothing else */
 	unsigned int vmexit_cycles;
 	unsigned int runs;
 	unsigned int timeout;
@@ -79,6 +85,11 @@ struct rb_drv {
 	uint64_t kicks;
 	uint32_t tokick;
 	bool staged;		/* adds not yet published */
+	/* chains in flight, sampled every 64 turns of the driver loop, in
+	 * log2 buckets: [0] = 0, [1] = 1, [2] = 2..3, [3] = 4..7, ... */
+	uint64_t occ[17];
+	uint32_t turns;
+	uint64_t empty_polls;	/* poll mode: used->idx read, nothing new */
 	int kickfd, callfd;
 	double t_start, t_end;	/* this thread's own clock readings */
 } __attribute__((aligned(CACHELINE)));
@@ -90,9 +101,18 @@ struct rb_dev {
 	uint64_t completed;
 	uint64_t interrupts;
 	uint32_t unflushed;
+	/* --fast: chains per pop_batch call that found any (log2 buckets):
+	 * about how many entries each read of avail->idx brought */
+	uint64_t found[17];
+	uint64_t empty_polls;	/* poll mode: avail->idx read, nothing new */
 	int kickfd, callfd;
 	struct virtq_chain chain;
 	struct iovec iov[8];
+	/* --fast: chains popped per call, and used entries not yet pushed */
+	struct virtq_chain chains[RB_POP_BATCH];
+	struct iovec iovs[RB_POP_BATCH][2];
+	uint16_t *heads;
+	uint32_t *lens;
 	double t_start;
 } __attribute__((aligned(CACHELINE)));
 
@@ -148,6 +168,8 @@ static inline void busy_wait(const struct rb_opts *o)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	if (o->relax)
+		__builtin_ia32_pause();
+	for (unsigned int i = 0; i < o->poll_pause; i++)
 		__builtin_ia32_pause();
 #else
 	(void)o;
@@ -220,8 +242,12 @@ static NOINLINE int rb_drv_add(struct rb_drv *d)
 	sg.addr = d->bufs + (size_t)(d->started & (o->num - 1)) * o->len;
 	sg.len = o->len;
 	/* Tokens count from 1 so that the order they come back is checked. */
-	r = virtq_driver_add(d->vq, NULL, 0, &sg, 1,
-			     (void *)(uintptr_t)(d->started + 1));
+	if (o->fast)
+		r = virtq_driver_add_inbuf(d->vq, sg.addr, sg.len,
+					   (void *)(uintptr_t)(d->started + 1));
+	else
+		r = virtq_driver_add(d->vq, NULL, 0, &sg, 1,
+				     (void *)(uintptr_t)(d->started + 1));
 	if (r == -ENOSPC)
 		return 0;
 	if (r < 0)
@@ -244,23 +270,45 @@ static NOINLINE void rb_drv_flush(struct rb_drv *d)
 	}
 }
 
-/* Take back one used chain.  1 got one, 0 none pending. */
+static void drv_check(struct rb_drv *d, void *token, uint32_t len)
+{
+	if ((uintptr_t)token != d->completed + 1 || len != d->o->len)
+		die("buffer %" PRIu64 " came back as token %" PRIuPTR
+		    " with len %" PRIu32 " (expected len %" PRIu32 ")",
+		    d->completed + 1, (uintptr_t)token, len, d->o->len);
+	count_up(&d->completed);
+}
+
+/* --fast: take back up to RB_POP_BATCH used chains.  How many. */
+static int drv_reap_batch(struct rb_drv *d)
+{
+	void *tokens[RB_POP_BATCH];
+	uint32_t lens[RB_POP_BATCH];
+	int i, r;
+
+	r = virtq_driver_get_used_batch(d->vq, tokens, lens, RB_POP_BATCH);
+	if (r < 0)
+		die("virtq_driver_get_used_batch: %s", strerror(-r));
+	for (i = 0; i < r; i++)
+		drv_check(d, tokens[i], lens[i]);
+	return r;
+}
+
+/* Take back used chains (one, or a batch with --fast).  0: none pending. */
 static NOINLINE int rb_drv_reap(struct rb_drv *d)
 {
 	void *token;
 	uint32_t len;
 	int r;
 
+	if (d->o->fast)
+		return drv_reap_batch(d);
 	r = virtq_driver_get_used(d->vq, &token, &len);
 	if (r == 0)
 		return 0;
 	if (r < 0)
 		die("virtq_driver_get_used: %s", strerror(-r));
-	if ((uintptr_t)token != d->completed + 1 || len != d->o->len)
-		die("buffer %" PRIu64 " came back as token %" PRIuPTR
-		    " with len %" PRIu32 " (expected len %" PRIu32 ")",
-		    d->completed + 1, (uintptr_t)token, len, d->o->len);
-	count_up(&d->completed);
+	drv_check(d, token, len);
 	return 1;
 }
 
@@ -275,6 +323,11 @@ static NOINLINE bool rb_drv_may_sleep(struct rb_drv *d)
 	return !virtq_driver_has_used(d->vq) && virtq_driver_enable_cb(d->vq);
 }
 
+static inline unsigned int log2_bucket(uint64_t v)
+{
+	return v ? 64 - (unsigned int)__builtin_clzll(v) : 0;
+}
+
 /* One pass of the driver loop (ringtest's run_guest body).  true = done. */
 static bool drv_pass(struct rb_drv *d)
 {
@@ -282,9 +335,32 @@ static bool drv_pass(struct rb_drv *d)
 
 	if (d->o->mode == MODE_NOTIFY)
 		rb_drv_disable_cb(d);
+	if (d->o->fast) {
+		/*
+		 * The batched loop: take back what is there (up to
+		 * RB_POP_BATCH a call), then refill the ring, until neither
+		 * moves; no poll of an empty used ring per buffer.
+		 */
+		do {
+			if (!d->o->lockstep && (++d->turns & 63) == 0)
+				d->occ[log2_bucket(d->started - d->completed)]++;
+			progress = false;
+			if (rb_drv_reap(d) > 0) {
+				if (d->completed == d->o->bufs)
+					return true;
+				progress = true;
+			}
+			while (rb_drv_add(d))
+				progress = true;
+		} while (progress);
+		rb_drv_flush(d);
+		return false;
+	}
 	do {
+		if (!d->o->lockstep && (++d->turns & 63) == 0)
+			d->occ[log2_bucket(d->started - d->completed)]++;
 		progress = rb_drv_add(d);
-		if (rb_drv_reap(d)) {
+		if (rb_drv_reap(d) > 0) {
 			if (d->completed == d->o->bufs)
 				return true;
 			progress = true;
@@ -307,8 +383,10 @@ static void *driver_thread(void *arg)
 			if (rb_drv_may_sleep(d))
 				fd_wait(o, d->callfd);
 		} else {
-			while (!virtq_driver_has_used(d->vq))
+			while (!virtq_driver_has_used(d->vq)) {
+				d->empty_polls++;
 				busy_wait(o);
+			}
 		}
 	}
 	d->t_end = now();
@@ -321,18 +399,69 @@ static inline void dev_flush(struct rb_dev *v)
 {
 	int r;
 
+	if (v->o->fast) {
+		r = virtq_device_push_batch(v->vq, v->heads, v->lens,
+					    v->unflushed);
+		if (r < 0)
+			die("virtq_device_push_batch: %s", strerror(-r));
+	} else {
+		r = virtq_device_flush(v->vq);
+		if (r < 0)
+			die("virtq_device_flush: %s", strerror(-r));
+	}
 	v->unflushed = 0;
-	r = virtq_device_flush(v->vq);
-	if (r < 0)
-		die("virtq_device_flush: %s", strerror(-r));
 	if (v->o->mode == MODE_NOTIFY && virtq_device_need_interrupt(v->vq)) {
 		v->interrupts++;
 		fd_signal(v->o, v->callfd);
 	}
 }
 
+static inline void dev_check(struct rb_dev *v, const struct virtq_chain *c)
+{
+	uint32_t len = v->o->len;
+
+	if (c->n_out != 0 || c->n_in != 1 || c->in_len != len)
+		die("chain %u: %" PRIu32 "+%" PRIu32 " iovecs, %" PRIu32
+		    " bytes writable (expected 0+1, %" PRIu32 ")",
+		    c->head, c->n_out, c->n_in, c->in_len, len);
+}
+
+/* --fast: pop in batches, push and publish batch by batch. */
+static void dev_serve_batch(struct rb_dev *v)
+{
+	const struct rb_opts *o = v->o;
+	int i, r;
+
+	while (v->completed < o->bufs &&
+	       (r = virtq_device_pop_batch(v->vq, v->chains, RB_POP_BATCH)) != 0) {
+		if (r < 0)
+			die("virtq_device_pop_batch: chain %u: %s",
+			    v->chains[0].head, strerror(-r));
+		v->found[log2_bucket((uint64_t)r)]++;
+		for (i = 0; i < r; i++) {
+			const struct virtq_chain *c = &v->chains[i];
+
+			dev_check(v, c);
+			v->heads[v->unflushed] = c->head;
+			v->lens[v->unflushed] = c->in_len;
+			count_up(&v->completed);
+			if (++v->unflushed == o->batch)
+				dev_flush(v);
+		}
+	}
+	if (v->unflushed)
+		dev_flush(v);
+}
+
 /* Pop every available chain, push each back used, publish per batch. */
+static void dev_serve(struct rb_dev *v);
+
 static NOINLINE void rb_dev_serve(struct rb_dev *v)
+{
+	dev_serve(v);
+}
+
+static void dev_serve(struct rb_dev *v)
 {
 	const struct rb_opts *o = v->o;
 	struct virtq_chain *c = &v->chain;
@@ -340,13 +469,14 @@ static NOINLINE void rb_dev_serve(struct rb_dev *v)
 
 	if (o->mode == MODE_NOTIFY)
 		virtq_device_disable_notify(v->vq);
+	if (o->fast) {
+		dev_serve_batch(v);
+		return;
+	}
 	while (v->completed < o->bufs && (r = virtq_device_pop(v->vq, c)) != 0) {
 		if (r < 0)
 			die("virtq_device_pop: chain %u: %s", c->head, strerror(-r));
-		if (c->n_out != 0 || c->n_in != 1 || c->in_len != o->len)
-			die("chain %u: %" PRIu32 "+%" PRIu32 " iovecs, %" PRIu32
-			    " bytes writable (expected 0+1, %" PRIu32 ")",
-			    c->head, c->n_out, c->n_in, c->in_len, o->len);
+		dev_check(v, c);
 		r = virtq_device_push(v->vq, c->head, c->in_len);
 		if (r < 0)
 			die("virtq_device_push: %s", strerror(-r));
@@ -380,8 +510,10 @@ static void *device_thread(void *arg)
 			if (rb_dev_may_sleep(v))
 				fd_wait(o, v->kickfd);
 		} else {
-			while (!virtq_device_has_avail(v->vq))
+			while (!virtq_device_has_avail(v->vq)) {
+				v->empty_polls++;
 				busy_wait(o);
+			}
 		}
 	}
 	return NULL;
@@ -420,6 +552,8 @@ struct rb_mem {
 	void *drv_mem;
 	size_t drv_mem_size;
 	void *dev_mem;
+	uint16_t *heads;	/* --fast: used entries pending (ring size) */
+	uint32_t *lens;
 };
 
 static void *xalloc(size_t align, size_t size)
@@ -466,6 +600,8 @@ static void mem_setup(struct rb_mem *m, const struct rb_opts *o)
 	m->drv_mem_size = virtq_driver_mem_size(o->num);
 	m->drv_mem = xalloc(CACHELINE, m->drv_mem_size);
 	m->dev_mem = xalloc(CACHELINE, virtq_device_mem_size());
+	m->heads = xalloc(CACHELINE, o->num * sizeof *m->heads);
+	m->lens = xalloc(CACHELINE, o->num * sizeof *m->lens);
 }
 
 static void run_setup(struct rb_run *run, struct rb_mem *m,
@@ -510,6 +646,12 @@ static void run_setup(struct rb_run *run, struct rb_mem *m,
 	v->callfd = callfd;
 	v->chain.iov = v->iov;
 	v->chain.iov_cap = sizeof v->iov / sizeof v->iov[0];
+	for (r = 0; r < RB_POP_BATCH; r++) {
+		v->chains[r].iov = v->iovs[r];
+		v->chains[r].iov_cap = sizeof v->iovs[r] / sizeof v->iovs[r][0];
+	}
+	v->heads = m->heads;
+	v->lens = m->lens;
 	vc = (struct virtq_device_config){
 		.num = o->num, .features = features,
 		.desc_addr = (uintptr_t)m->desc,
@@ -614,6 +756,92 @@ static double run_once(struct rb_run *run)
 	return run->drv.t_end - t0;
 }
 
+/* ---- cross-core ping-pong: which mode is the machine in? ------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+
+/*
+ * Two threads on the driver's and the device's CPUs bounce one cache line:
+ * each waits for the other's value and answers with its own.  Half a
+ * round trip is the time one side's store takes to reach the other, the
+ * floor under every figure a polling ring can reach; it changes with where
+ * the host runs the two vCPUs.
+ */
+struct pp {
+	uint64_t ping __attribute__((aligned(CACHELINE)));
+	uint64_t pong __attribute__((aligned(CACHELINE)));
+	uint64_t n;
+	pthread_barrier_t start;
+};
+
+static void *pp_thread(void *arg)
+{
+	struct pp *p = arg;
+
+	pthread_barrier_wait(&p->start);
+	for (uint64_t i = 1; i <= p->n; i++) {
+		while (__atomic_load_n(&p->ping, __ATOMIC_ACQUIRE) != i)
+			;
+		__atomic_store_n(&p->pong, i, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* Nanoseconds per round trip between the two CPUs (median of 5 bursts). */
+static double pingpong_ns(const struct rb_opts *o)
+{
+	double best[5];
+	unsigned int r;
+
+	for (r = 0; r < 5; r++) {
+		struct pp *p = xalloc(CACHELINE, sizeof *p);
+		pthread_attr_t a;
+		pthread_t t;
+		cpu_set_t set;
+		double t0;
+
+		p->n = 20000;
+		pthread_barrier_init(&p->start, NULL, 2);
+		pthread_attr_init(&a);
+		pin(&a, o->device_cpu);
+		if (pthread_create(&t, &a, pp_thread, p))
+			die("cannot start the ping-pong thread");
+		if (o->driver_cpu >= 0) {
+			CPU_ZERO(&set);
+			CPU_SET(o->driver_cpu, &set);
+			pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+		}
+		pthread_barrier_wait(&p->start);
+		t0 = now();
+		for (uint64_t i = 1; i <= p->n; i++) {
+			__atomic_store_n(&p->ping, i, __ATOMIC_RELEASE);
+			while (__atomic_load_n(&p->pong, __ATOMIC_ACQUIRE) != i)
+				;
+		}
+		best[r] = (now() - t0) * 1e9 / p->n;
+		pthread_join(t, NULL);
+		pthread_attr_destroy(&a);
+		pthread_barrier_destroy(&p->start);
+		free(p);
+	}
+	qsort(best, 5, sizeof best[0], cmp_double);
+	if (o->driver_cpu >= 0) {	/* main thread back on every CPU */
+		cpu_set_t all;
+
+		CPU_ZERO(&all);
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			CPU_SET(c, &all);
+		sched_setaffinity(0, sizeof all, &all);
+	}
+	return best[2];
+}
+
 /* ---- options ----------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -638,11 +866,18 @@ static void usage(FILE *f)
 "      --driver-cpu N     pin the driver thread to CPU N (unpinned)\n"
 "      --device-cpu N     pin the device thread to CPU N (unpinned)\n"
 "      --relax            pause instruction in busy-wait loops\n"
+"      --poll-pause N     poll mode: N pause instructions after each empty\n"
+"                         poll of the peer's index (back off its cache line)\n"
 "  -r, --runs N           runs; the median is reported (5)\n"
+"      --fast             the fast-path API: virtq_driver_add_inbuf and\n"
+"                         virtq_driver_get_used_batch, virtq_device_pop_batch\n"
+"                         and virtq_device_push_batch (%d chains a call)\n"
 "      --lockstep         both sides on one thread, taking turns\n"
+"      --pingpong         only measure the cross-core ping-pong latency\n"
+"                         between the two CPUs (also printed before the runs)\n"
 "                         (for exact instruction counts)\n"
 "      --timeout S        give up a run after S seconds (120)\n"
-"  -h, --help\n");
+"  -h, --help\n", RB_POP_BATCH);
 }
 
 static uint64_t parse_num(const char *opt, const char *arg, uint64_t min,
@@ -672,7 +907,8 @@ static int parse_cpu(const char *opt, const char *arg)
 
 enum {
 	OPT_NO_EVENT_IDX = 256, OPT_VMEXIT, OPT_DRIVER_CPU, OPT_DEVICE_CPU,
-	OPT_RELAX, OPT_LOCKSTEP, OPT_TIMEOUT,
+	OPT_RELAX, OPT_LOCKSTEP, OPT_TIMEOUT, OPT_FAST, OPT_PINGPONG,
+	OPT_POLL_PAUSE,
 };
 
 static const struct option longopts[] = {
@@ -687,8 +923,11 @@ static const struct option longopts[] = {
 	{ "driver-cpu", required_argument, NULL, OPT_DRIVER_CPU },
 	{ "device-cpu", required_argument, NULL, OPT_DEVICE_CPU },
 	{ "relax", no_argument, NULL, OPT_RELAX },
+	{ "poll-pause", required_argument, NULL, OPT_POLL_PAUSE },
 	{ "runs", required_argument, NULL, 'r' },
 	{ "lockstep", no_argument, NULL, OPT_LOCKSTEP },
+	{ "fast", no_argument, NULL, OPT_FAST },
+	{ "pingpong", no_argument, NULL, OPT_PINGPONG },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -758,11 +997,25 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 		case OPT_RELAX:
 			o->relax = true;
 			break;
+		case OPT_POLL_PAUSE:
+			o->poll_pause = (unsigned int)parse_num("--poll-pause", optarg,
+								0, 100000);
+#if !defined(__x86_64__) && !defined(__i386__)
+			if (o->poll_pause)
+				die("--poll-pause: x86 only; use 0 on this machine");
+#endif
+			break;
 		case 'r':
 			o->runs = (unsigned int)parse_num("--runs", optarg, 1, 1000);
 			break;
 		case OPT_LOCKSTEP:
 			o->lockstep = true;
+			break;
+		case OPT_FAST:
+			o->fast = true;
+			break;
+		case OPT_PINGPONG:
+			o->pingpong_only = true;
 			break;
 		case OPT_TIMEOUT:
 			o->timeout = (unsigned int)parse_num("--timeout", optarg, 1,
@@ -788,11 +1041,16 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 		    o->num, o->len);
 }
 
-static int cmp_double(const void *a, const void *b)
+static void print_hist(const char *what, const uint64_t *h, uint64_t n)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	unsigned int i;
 
-	return (x > y) - (x < y);
+	printf("%s, %" PRIu64 " samples:", what, n);
+	for (i = 0; i < 17; i++)
+		if (h[i])
+			printf(" %s%u: %.1f%%", i < 2 ? "" : "<=",
+			       i < 2 ? i : (1u << i) - 1, h[i] * 100.0 / n);
+	printf("\n");
 }
 
 int main(int argc, char **argv)
@@ -800,31 +1058,49 @@ int main(int argc, char **argv)
 	struct rb_opts o;
 	struct rb_mem m;
 	struct rb_run *run;
-	double *rate, med;
+	double *rate, med, pp = 0;
+	uint64_t occ[17] = { 0 }, occ_n = 0, found[17] = { 0 }, found_n = 0;
+	uint64_t dpolls = 0, vpolls = 0;
 	uint64_t kicks = 0, irqs = 0;
 	unsigned int i;
 
 	parse_opts(&o, argc, argv);
+	if (o.pingpong_only) {
+		printf("result pingpong_ns=%.1f\n", pingpong_ns(&o));
+		return 0;
+	}
 	mem_setup(&m, &o);
 	run = xalloc(CACHELINE, sizeof *run);
 	rate = calloc(o.runs, sizeof *rate);
 	if (!rate)
 		die("out of memory");
 
-	printf("%s: %s%s%s, ring %" PRIu32 ", %" PRIu64 " buffers of %" PRIu32
+	printf("%s: %s%s%s%s, ring %" PRIu32 ", %" PRIu64 " buffers of %" PRIu32
 	       " bytes, batch %" PRIu32 ", outstanding %" PRIu32
 	       ", driver cpu %d, device cpu %d, validation full (always)\n",
 	       PROG, o.mode == MODE_POLL ? "poll" :
 	       o.event_idx ? "notify (event idx)" : "notify (flags)",
 	       o.lockstep ? ", lockstep" : "",
+	       o.fast ? ", fast-path API" : "",
 	       o.vmexit_cycles ? ", emulated vm exits" : "",
 	       o.num, o.bufs, o.len, o.batch, o.outstanding,
 	       o.driver_cpu, o.device_cpu);
+	if (!o.lockstep) {
+		pp = pingpong_ns(&o);
+		printf("cross-core ping-pong (driver cpu %d <-> device cpu %d): %.1f ns a round trip\n",
+		       o.driver_cpu, o.device_cpu, pp);
+	}
 	for (i = 0; i < o.runs; i++) {
 		double secs;
 
 		run_setup(run, &m, &o);
 		secs = run_once(run);
+		dpolls += run->drv.empty_polls;
+		vpolls += run->dev.empty_polls;
+		for (unsigned int b = 0; b < 17; b++) {
+			occ[b] += run->drv.occ[b];
+			found[b] += run->dev.found[b];
+		}
 		rate[i] = o.bufs / secs;
 		kicks += run->drv.kicks;
 		irqs += run->dev.interrupts;
@@ -841,15 +1117,32 @@ int main(int argc, char **argv)
 	       med / 1e6, rate[0] / 1e6, rate[o.runs - 1] / 1e6,
 	       kicks * 1e6 / ((double)o.bufs * o.runs),
 	       irqs * 1e6 / ((double)o.bufs * o.runs));
-	printf("result mode=%s median_mrtps=%.3f min_mrtps=%.3f max_mrtps=%.3f kicks_per_m=%.1f interrupts_per_m=%.1f\n",
+	for (i = 0; i < 17; i++) {
+		occ_n += occ[i];
+		found_n += found[i];
+	}
+	if (occ_n && !o.lockstep) {
+		print_hist("chains in flight (driver, sampled)", occ, occ_n);
+		if (found_n)
+			print_hist("chains per virtq_device_pop_batch call", found,
+				   found_n);
+		if (o.mode == MODE_POLL)
+			printf("empty polls per buffer: driver (used->idx) %.2f, device (avail->idx) %.2f\n",
+			       dpolls / ((double)o.bufs * o.runs),
+			       vpolls / ((double)o.bufs * o.runs));
+	}
+	printf("result mode=%s median_mrtps=%.3f min_mrtps=%.3f max_mrtps=%.3f kicks_per_m=%.1f interrupts_per_m=%.1f pingpong_ns=%.1f found_le3_pct=%.1f\n",
 	       o.mode == MODE_POLL ? "poll" : "notify", med / 1e6,
 	       rate[0] / 1e6, rate[o.runs - 1] / 1e6,
 	       kicks * 1e6 / ((double)o.bufs * o.runs),
-	       irqs * 1e6 / ((double)o.bufs * o.runs));
+	       irqs * 1e6 / ((double)o.bufs * o.runs), pp,
+	       found_n ? (found[0] + found[1] + found[2]) * 100.0 / found_n : 0.0);
 	free(rate);
 	free(run);
 	free(m.drv_mem);
 	free(m.dev_mem);
+	free(m.heads);
+	free(m.lens);
 	virtq_gmem_destroy(m.gmem);
 	free(m.base);
 	return 0;

@@ -201,6 +201,43 @@ bool virtq_device_enable_notify(struct virtq_device *vq);
 /* True if pop would return something (a chain or an error). */
 bool virtq_device_has_avail(struct virtq_device *vq);
 
+/*
+ * Batches: the same work as pop and push + flush, many chains per call and
+ * fewer instructions per chain (one broken check, one avail->idx read, one
+ * used->idx store per batch).
+ *
+ * virtq_device_pop_batch pops up to @n chains into c[0..n), each with its
+ * own iov / iov_cap set by the caller, with every check pop makes (each
+ * descriptor read from shared memory once per call).  Like pop it reads
+ * avail->idx only when the chains it saw last time are all taken (and
+ * with EVENT_IDX then moves avail_event, fence F1), so it may return
+ * fewer than are available.
+ *
+ * Returns k in 1..n (c[0..k) hold valid chains, consumed), 0 (nothing
+ * available, or n == 0), or for c[0] one of pop's errors with pop's
+ * meaning: -ERANGE, -ELOOP, -EOPNOTSUPP, -EBADMSG, -E2BIG, -EMLINK,
+ * -EPROTO, -EILSEQ, -EOVERFLOW, -EFAULT, -ENOBUFS (the chain is consumed
+ * and c[0].head set: push it back with len 0 if it is < num), or -EIO
+ * (broken, nothing consumed).  A malformed chain that comes after valid
+ * ones ends the batch unconsumed: the next call reports it in c[0].
+ */
+int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
+			   unsigned int n);
+
+/*
+ * Push @n used entries (heads[i], lens[i]) in that order, then publish
+ * every pushed entry (these and any unflushed ones from push) with one
+ * release store of used->idx, as flush does.  Nothing is written unless
+ * all of them can be.
+ *
+ * Returns the number of entries published (0 when n == 0 and nothing
+ * was pending), or -EINVAL (a head >= num), -EOVERFLOW (n above the
+ * chains popped and not yet pushed), -EIO (broken); broken first, then
+ * the heads, then the count, as push checks them.
+ */
+int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
+			    const uint32_t *lens, unsigned int n);
+
 uint32_t virtq_device_size(const struct virtq_device *vq);
 /* Next avail index to consume (vhost-user GET_VRING_BASE). */
 uint16_t virtq_device_last_avail(const struct virtq_device *vq);

@@ -263,6 +263,35 @@ int virtq_driver_get_used(struct virtq_driver *vq, void **token,
 bool virtq_driver_has_used(const struct virtq_driver *vq);
 
 /*
+ * Fast paths, for the commonest chains (as Linux's virtqueue_add_inbuf /
+ * add_outbuf): add a chain of one device-writable (inbuf) or one
+ * device-readable (outbuf) buffer of @len bytes at @buf, identified by
+ * @token.  The same chain, staging and errors as virtq_driver_add() with
+ * that one buffer, in fewer instructions:
+ *   -EINVAL  token NULL or len 0;
+ *   -ENOSPC  no free descriptor;
+ *   -EFAULT  translate failed;
+ *   -EIO     the queue is broken.
+ */
+int virtq_driver_add_inbuf(struct virtq_driver *vq, void *buf, uint32_t len,
+			   void *token);
+int virtq_driver_add_outbuf(struct virtq_driver *vq, const void *buf,
+			    uint32_t len, void *token);
+
+/*
+ * Take back up to @max used chains: tokens[i] and lens[i] (@lens may be
+ * NULL) for i < the return value, oldest first, each checked as
+ * get_used checks it (and used_event moved once for the batch).
+ *
+ * Returns how many (0: none pending, or max == 0), or -EIO: the queue is
+ * broken (see get_used).  If the device breaks the protocol after some
+ * good entries, those are returned and the queue is latched broken: the
+ * next call returns -EIO.
+ */
+int virtq_driver_get_used_batch(struct virtq_driver *vq, void **tokens,
+				uint32_t *lens, unsigned int max);
+
+/*
  * Interrupt (callback) suppression.  disable asks the device not to
  * interrupt (NO_INTERRUPT, or with EVENT_IDX a used_event far away).
  * enable asks for an interrupt on the next used entry, then rechecks:

@@ -53,9 +53,12 @@ static size_t data_stride(const struct job *job)
 	return (job->bs + 4095u) & ~(size_t)4095u;
 }
 
+/* Rounded up to 4 KiB so that every worker's data buffers are page
+ * aligned, as a backend using O_DIRECT wants them. */
 size_t worker_mem(const struct job *job)
 {
-	return (size_t)job->iodepth * (data_stride(job) + META_SIZE);
+	return ((size_t)job->iodepth * (data_stride(job) + META_SIZE) + 4095u) &
+	       ~(size_t)4095u;
 }
 
 static void report(struct job *job, const char *fmt, ...)

@@ -64,6 +64,12 @@ struct blk_disk {
 	bool no_zero_range;	/* fallocate ZERO_RANGE unsupported (atomic) */
 	bool quiet;		/* no per-request log lines */
 	bool mem_backed;	/* tmpfs & co: I/O done inline, not via io_uring */
+	int dfd;		/* --direct: the image opened O_DIRECT, else -1 */
+	/* --direct: what O_DIRECT needs (statx STATX_DIOALIGN, or 4096):
+	 * requests with the offset and every buffer's length a multiple of
+	 * dio_off_align and every address of dio_mem_align go through dfd,
+	 * the others through the buffered fd. */
+	uint32_t dio_mem_align, dio_off_align;
 };
 
 /*
@@ -72,6 +78,13 @@ struct blk_disk {
  */
 int blk_disk_open(struct blk_disk *d, const char *path, bool ro,
 		  const char *serial, char *err, size_t errlen);
+/*
+ * Also open the image with O_DIRECT (QEMU's cache.direct=on): reads and
+ * writes aligned as O_DIRECT needs bypass the page cache.  Returns 0,
+ * or -errno with a one-line reason in @err (e.g. tmpfs has no O_DIRECT).
+ */
+int blk_disk_open_direct(struct blk_disk *d, const char *path, char *err,
+			 size_t errlen);
 void blk_disk_close(struct blk_disk *d);
 
 /* Device features and config space for @num_queues queues. */
