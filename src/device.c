@@ -744,12 +744,17 @@ int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail)
 	d->last_avail = d->shadow_avail = next_avail;
 	d->next_used = d->published_used = d->signalled_used = used_idx;
 	/* Chains taken before and not yet returned: they may be pushed now
-	 * (vhost-user inflight resubmission).  Clamped: used->idx may be
-	 * garbage. */
+	 * (vhost-user inflight resubmission).  More than num means used->idx
+	 * (or @next_avail) is garbage: latched, with the count clamped so a
+	 * saved record still restores. */
 	pending = (uint16_t)(next_avail - used_idx);
 	d->inflight = pending > d->num ? d->num : pending;
 	reset_shadows(d);
 	d->irq_lost = true;	/* signal once: the last one may be lost */
+	if (pending > d->num) {
+		d->broken = true;
+		return -EIO;
+	}
 	if (read_avail_idx(d) < 0)
 		return -EIO;
 	d->shadow_avail = next_avail;	/* pop re-reads; keeps one path */

@@ -229,8 +229,10 @@ bool virtq_device_is_broken(const struct virtq_device *vq);
  * interrupt bookkeeping is reset so the next need_interrupt() says yes,
  * whether or not anything was flushed since: no wakeup is lost.  The chains between used->idx and
  * @next_avail count as in flight (at most num), so they can be pushed.
- * Clears broken.  Returns 0, or -EIO if avail->idx is more than num
- * entries ahead of @next_avail (latched), or the queue was never
+ * Clears broken.  Returns 0, or -EIO (latched) if avail->idx is more than
+ * num entries ahead of @next_avail, or used->idx more than num entries
+ * behind it (no ring has more than num chains in flight: one of the two
+ * indices is garbage; the in-flight count is then num), or the queue was never
  * initialised successfully (or the last init / restore failed: the
  * configuration is dropped then).
  */
