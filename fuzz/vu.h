@@ -217,7 +217,8 @@ static inline int vu_msg(struct vu *v, struct virtq_vu_backend *be,
 	if (plen > sizeof(buf) - 12)
 		plen = sizeof(buf) - 12;
 	memcpy(buf, &h, 12);
-	memcpy(buf + 12, payload, plen);
+	if (plen)
+		memcpy(buf + 12, payload, plen);
 	if (vu_send_raw(v, buf, 12 + plen, fds, nfds) < 0)
 		return -ECONNRESET;
 	/* A message shorter than it claims: end our side so the backend
