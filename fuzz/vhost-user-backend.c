@@ -197,7 +197,7 @@ static bool step(struct fin *f)
 		p.u64 = fin_u8(f) & 1 ? fin_u64(f) :
 			(op & 0x40 ? (1ull << 30) | VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
 			 VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |
-			 VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) : 0x1ffff);
+			 VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) : 0x1b209);
 		break;
 	case 3:
 		req = op & 0x40 ? VU_SET_OWNER : VU_GET_QUEUE_NUM;

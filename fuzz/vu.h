@@ -226,6 +226,9 @@ static inline int vu_msg(struct vu *v, struct virtq_vu_backend *be,
 	if (size > plen)
 		shutdown(v->sock, SHUT_WR);
 	r = virtq_vu_backend_dispatch(be);
+	if (getenv("FUZZ_TRACE"))
+		fprintf(stderr, "message %u flags %#x size %u (%zu sent, %u fds): %d\n",
+			req, flags, size, plen, nfds, r);
 	vu_check_dispatch(r);
 	if (r)
 		FUZZ_EQ(virtq_vu_backend_conn_fd(be), -1);
