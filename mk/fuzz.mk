@@ -75,3 +75,8 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz/%)
 
 # make check replays the seeds and regressions (tests/fuzz-replay.sh).
 check-unit check: $(FUZZ_REPLAYS)
+
+.PHONY: clean-fuzz
+clean: clean-fuzz
+clean-fuzz:
+	rm -rf $(FUZZ_B)
