@@ -37,6 +37,8 @@ REPLAY_OBJ_blk	= $(VIRTQ_BLK_OBJS)
 .PHONY: fuzz fuzz-build fuzz-replay
 fuzz-build: $(FUZZ_BINS)
 fuzz-replay: $(FUZZ_REPLAYS)
+# Keep the instrumented objects (make would drop them as intermediates).
+.SECONDARY: $(FUZZ_LIB_OBJS) $(FUZZ_BLK_OBJ)
 
 # The library and the device model with coverage instrumentation.
 $(FUZZ_B)/obj/%.o: %.c $(HEADERS) $(wildcard src/*.h src/vhost-user/*.h tools/virtq-blk/*.h)
