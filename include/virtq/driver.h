@@ -228,7 +228,12 @@ int virtq_driver_add(struct virtq_driver *vq,
 		     const struct virtq_sg *in, unsigned int n_in,
 		     void *token);
 
-/* Make every staged chain visible with one release store of avail->idx. */
+/*
+ * Make every staged chain visible with one release store of avail->idx.
+ * O(staged chains): each is marked published first (from a private copy of
+ * the avail ring), so get_used can refuse a head the device cannot have
+ * seen.
+ */
 void virtq_driver_publish(struct virtq_driver *vq);
 
 /*
