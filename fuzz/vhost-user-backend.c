@@ -32,6 +32,8 @@ static int q_start(void *opaque, struct virtq_vu_queue *q)
 	FUZZ_CHECK(virtq_vu_queue_index(q) < 2);
 	FUZZ_CHECK(virtq_vu_queue_device(q) != NULL);
 	running[virtq_vu_queue_index(q)] = q;
+	if (getenv("FUZZ_TRACE"))
+		fprintf(stderr, "queue %u started\n", virtq_vu_queue_index(q));
 	return 0;
 }
 
@@ -99,7 +101,10 @@ static void serve(struct virtq_vu_queue *q, unsigned int budget)
 		}
 		virtq_vu_queue_push(q, c.head, (uint32_t)n);
 	}
-	virtq_device_flush(vq);
+	r = virtq_device_flush(vq);
+	if (getenv("FUZZ_TRACE"))
+		fprintf(stderr, "served: flush %d, next used %u\n", r,
+			virtq_device_next_used(vq));
 	virtq_vu_queue_notify(q);
 	virtq_device_enable_notify(vq);
 }
