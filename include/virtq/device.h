@@ -100,7 +100,8 @@ size_t virtq_device_mem_size(void);
  *            guest memory region, or its address + size overflows.
  * On error the queue is left broken and unconfigured: every call returns
  * -EIO (or false), and virtq_device_reclaim() refuses it (-EIO) rather
- * than run on the previous configuration.
+ * than run on the previous configuration.  (Except vq NULL or mem_len too
+ * small: then the memory is not touched at all.)
  */
 int virtq_device_init(struct virtq_device *vq, size_t mem_len,
 		      const struct virtq_device_config *cfg);
@@ -276,7 +277,7 @@ int virtq_device_save(struct virtq_device *vq, struct virtq_device_state *st);
  * too small), -EFAULT (areas outside gmem), -EIO (guest memory disagrees
  * with the state).  On error the queue is left broken and unconfigured, as
  * after a failed init (the previous configuration is dropped; reclaim
- * refuses it).  A state saved
+ * refuses it; vq NULL or mem_len too small: not touched).  A state saved
  * broken restores broken.  The first need_interrupt() that finds
  * something published says yes, as after init.
  */
