@@ -196,6 +196,11 @@ static void *fake(void *arg)
 	return NULL;
 }
 
+static void remove_socket(void)
+{
+	unlink(F.path);
+}
+
 static void setup_once(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -209,6 +214,7 @@ static void setup_once(void)
 	strcpy(sa.sun_path, F.path);
 	FUZZ_CHECK(bind(F.lsock, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	FUZZ_CHECK(listen(F.lsock, 4) == 0);
+	atexit(remove_socket);
 	sem_init(&F.go, 0, 0);
 	sem_init(&F.done, 0, 0);
 	pthread_mutex_init(&F.lock, NULL);
