@@ -52,6 +52,7 @@ struct req {
 	uint32_t type;
 	uint64_t sector;
 	bool has_status;	/* last descriptor writable with >= 1 byte */
+	bool hdr_ok;		/* the header the model parses is ours */
 	bool ring_bad;		/* the ring-level walk will reject it */
 	uint32_t in_len;	/* writable bytes */
 	uint64_t status_off;	/* guest offset of the status byte */
@@ -238,14 +239,19 @@ static bool build(struct fin *f, uint32_t num, uint16_t *next_desc,
 	switch (lay & 3) {
 	case 0: case 1:
 		s[n++] = (struct seg){ ho, 16, false };
+		q->hdr_ok = true;
 		break;
 	case 2:
 		s[n++] = (struct seg){ ho, 5, false };
 		s[n++] = (struct seg){ ho + 5, 11, false };
+		q->hdr_ok = true;
 		break;
 	default:
+		/* Not 16 bytes: the model takes its header (type too) from
+		 * whatever readable bytes come first. */
 		s[n++] = (struct seg){ ho, (uint32_t)(fin_u8(f) % 24), false };
-		any_sector = s[n - 1].len != 16;
+		q->hdr_ok = s[n - 1].len == 16;
+		any_sector = !q->hdr_ok;
 		break;
 	}
 	/* Data. */
@@ -427,7 +433,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	       build(&f, num, &next_desc, b0 & 16, (uint16_t)nreq))
 		;
 	for (unsigned int i = 0; i < nreq; i++)
-		if (R[i].type == 1 || R[i].type == 11 || R[i].type == 13)
+		if (R[i].type == 1 || R[i].type == 11 || R[i].type == 13 ||
+		    !R[i].hdr_ok)
 			any_write = true;
 	/* Publish and kick. */
 	struct virtq_avail *av = (struct virtq_avail *)(void *)(V.mem + 0x1000);
@@ -469,10 +476,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(len >= 1);
 		if (st != 0)
 			FUZZ_EQ(len, 1);
-		if (st == 0 && (q->type == 1 || q->type == 11 || q->type == 13))
+		if (st == 0 && q->hdr_ok &&
+		    (q->type == 1 || q->type == 11 || q->type == 13))
 			FUZZ_CHECK(!ro);
 		/* A read that worked returned the image's bytes. */
-		if (st == 0 && q->type == 0 && !any_write) {
+		if (st == 0 && q->hdr_ok && q->type == 0 && !any_write) {
 			uint64_t pos = q->sector * 512;
 
 			for (unsigned int k = 0; k < q->ndata; k++) {
