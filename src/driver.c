@@ -879,7 +879,6 @@ static void *vq_detach(struct virtq_driver *vq, uint16_t head)
 	void *token = s->token;
 
 	s->token = NULL;
-	s->staged = 0;
 	vq->slot[s->tail].next = vq->free_head;
 	vq->free_head = head;
 	vq->num_free += s->ndesc;
@@ -1001,6 +1000,7 @@ int virtq_driver_detach_unused(struct virtq_driver *vq, void **token)
 			continue;
 		if (token)
 			*token = vq->slot[i].token;
+		vq->slot[i].staged = 0;	/* it may never have been published */
 		vq_detach(vq, (uint16_t)i);
 		vq->detach_pos = (i + 1) & vq->mask;
 		return 1;
