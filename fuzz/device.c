@@ -431,8 +431,7 @@ static void op_save_restore(struct model *m, bool swap)
 
 		G.vq = G.vq2;
 		G.vq2 = t;
-		m->first = true;
-		m->lost = false;
+		m->first = true;	/* lost (reclaim's signal) is kept */
 		m->published = 0;
 	}
 }

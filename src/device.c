@@ -763,6 +763,7 @@ int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail)
 
 #define STATE_BROKEN		1u
 #define STATE_SIGNALLED_VALID	2u
+#define STATE_SIGNAL_PENDING	4u	/* reclaimed, not signalled since */
 
 int virtq_device_save(struct virtq_device *vq, struct virtq_device_state *st)
 {
@@ -774,6 +775,7 @@ int virtq_device_save(struct virtq_device *vq, struct virtq_device_state *st)
 	st->version = virtq_cpu_to_le32(VIRTQ_DEVICE_STATE_VERSION);
 	st->num = virtq_cpu_to_le32(d->num);
 	st->flags = virtq_cpu_to_le32((d->broken ? STATE_BROKEN : 0) |
+				      (d->irq_lost ? STATE_SIGNAL_PENDING : 0) |
 				      (d->signalled_valid ?
 				       STATE_SIGNALLED_VALID : 0));
 	st->features = virtq_cpu_to_le64(d->features);
@@ -807,7 +809,8 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 	inflight = virtq_le32(st->inflight);
 	if (virtq_le32(st->magic) != VIRTQ_DEVICE_STATE_MAGIC ||
 	    virtq_le32(st->version) != VIRTQ_DEVICE_STATE_VERSION ||
-	    (flags & ~(STATE_BROKEN | STATE_SIGNALLED_VALID)) ||
+	    (flags & ~(STATE_BROKEN | STATE_SIGNALLED_VALID |
+		       STATE_SIGNAL_PENDING)) ||
 	    st->pad || st->pad2)
 		return -EINVAL;
 	cfg.num = virtq_le32(st->num);
@@ -840,6 +843,7 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 	 * reclaim: one spurious interrupt at most, no wakeup lost. */
 	reset_shadows(d);
 	d->signalled_valid = flags & STATE_SIGNALLED_VALID;
+	d->irq_lost = flags & STATE_SIGNAL_PENDING;
 	d->broken = flags & STATE_BROKEN;
 	return 0;
 }

@@ -5,7 +5,9 @@
  * ring over with virtq_device_reclaim(): its first need_interrupt() must
  * say yes although nothing new was published since (the driver is waiting
  * for that lost interrupt; with nothing else to complete it would wait
- * forever), and only once.  EVENT_IDX on and off, used_event anywhere.
+ * forever), and only once; a state saved right after the reclaim keeps
+ * that owed interrupt through restore.  EVENT_IDX on and off, used_event
+ * anywhere.
  */
 #include "hostile-ring.h"
 
@@ -46,6 +48,15 @@ int main(void)
 			CHECK_EQ(virtq_device_reclaim(next, 1), 0);
 			CHECK(virtq_device_need_interrupt(next));
 			CHECK(!virtq_device_need_interrupt(next));
+			/* Saved right after a reclaim: the signal is still
+			 * owed after restore. */
+			struct virtq_device_state st;
+
+			CHECK_EQ(virtq_device_reclaim(next, 1), 0);
+			CHECK_EQ(virtq_device_save(next, &st), 0);
+			CHECK_EQ(virtq_device_restore(h.vq, h.vq_len, &st, h.gm), 0);
+			CHECK(virtq_device_need_interrupt(h.vq));
+			CHECK(!virtq_device_need_interrupt(h.vq));
 			free(next);
 			hr_fini(&h);
 		}

@@ -250,7 +250,8 @@ struct virtq_device_state {
 	uint32_t magic;		/* le: VIRTQ_DEVICE_STATE_MAGIC */
 	uint32_t version;	/* le: VIRTQ_DEVICE_STATE_VERSION */
 	uint32_t num;		/* le */
-	uint32_t flags;		/* le: bit 0 broken, bit 1 signalled_used valid */
+	uint32_t flags;		/* le: bit 0 broken, bit 1 signalled_used valid,
+				 * bit 2 reclaimed and not signalled since */
 	uint64_t features;	/* le */
 	uint64_t desc_addr, avail_addr, used_addr; /* le */
 	uint16_t last_avail;	/* le */
@@ -279,7 +280,9 @@ int virtq_device_save(struct virtq_device *vq, struct virtq_device_state *st);
  * after a failed init (the previous configuration is dropped; reclaim
  * refuses it; vq NULL or mem_len too small: not touched).  A state saved
  * broken restores broken.  The first need_interrupt() that finds
- * something published says yes, as after init.
+ * something published says yes, as after init (and one saved after a
+ * reclaim, before need_interrupt was called, says yes at once, as the
+ * reclaimed queue would have).
  */
 int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 			 const struct virtq_device_state *st,
