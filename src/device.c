@@ -31,6 +31,10 @@
 
 #define CACHELINE 64
 
+/* The longest chain the spec allows (2.7.5.2: "MUST NOT ... longer than
+ * 2^32 bytes in total"). */
+#define CHAIN_MAX_BYTES (1ull << 32)
+
 struct vqd {
 	/* Configuration: written by init / restore / reclaim only. */
 	struct virtq_desc *desc;
@@ -57,9 +61,12 @@ struct vqd {
 	bool avail_event_known;		/* avail_event_val matches guest memory */
 	bool signalled_valid;		/* signalled_used is meaningful */
 	bool irq_rearm;			/* next need_interrupt with news: yes */
+	bool irq_lost;			/* next need_interrupt: yes (reclaim) */
 	bool notify_enabled;
 	bool broken;
 	uint32_t inflight;		/* popped (head < num), not yet pushed */
+	uint32_t unsignalled;		/* published since the last
+					 * need_interrupt, capped at 2^16 */
 
 	/*
 	 * The guest memory region the last buffer fell in, copied: the map
@@ -119,16 +126,28 @@ static int map_area(const struct virtq_gmem *gm, uint64_t gpa, size_t size,
 }
 
 /*
- * Check @cfg and fill d's configuration.  On error d is left broken, so a
- * caller that ignores the error gets -EIO rather than a wild pointer.
+ * Drop the configuration: broken, and no ring pointer left for a later
+ * reclaim (or anything else) to use.  Every failed init / restore ends
+ * here, so the old configuration (possibly over guest memory that is gone)
+ * never comes back.
+ */
+static void forget(struct vqd *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->broken = true;
+}
+
+/*
+ * Check @cfg and fill d's configuration.  On error d is left broken and
+ * unconfigured, so a caller that ignores the error gets -EIO rather than a
+ * wild pointer.
  */
 static int setup(struct vqd *d, const struct virtq_device_config *cfg)
 {
 	void *desc, *avail, *used;
 	int ret;
 
-	memset(d, 0, sizeof(*d));
-	d->broken = true;
+	forget(d);
 	if (!virtq_size_valid(cfg->num) || !cfg->gmem)
 		return -EINVAL;
 	/* Alignment first: -EINVAL outranks -EFAULT for a config both break. */
@@ -173,7 +192,7 @@ int virtq_device_init(struct virtq_device *vq, size_t mem_len,
 	if (!vq || mem_len < virtq_device_mem_size())
 		return -EINVAL;
 	if (!cfg) {
-		D(vq)->broken = true;
+		forget(D(vq));
 		return -EINVAL;
 	}
 	return setup(D(vq), cfg);
@@ -320,8 +339,14 @@ add_buf(struct vqd *d, struct virtq_chain *c,
 	if (dc->len == 0)
 		return 0;	/* allowed; no iovec, address not looked at */
 	a->total += dc->len;
-	if (a->total > UINT32_MAX)
-		return -EOVERFLOW;
+	if (a->total > UINT32_MAX) {
+		/* The spec allows up to 2^32 bytes in all; out_len and in_len
+		 * are 32-bit, so one direction cannot hold all 2^32.  A
+		 * readable buffer here has no writable one before it. */
+		if (a->total > CHAIN_MAX_BYTES ||
+		    !(write ? c->out_len : c->in_len))
+			return -EOVERFLOW;
+	}
 
 	/* Common case: the buffer lies in one region. */
 	p = buf_ptr(d, dc->addr, dc->len);
@@ -497,6 +522,13 @@ int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
 		if (ret <= 0)
 			return ret;
 	}
+	/* Every descriptor is in flight: the driver cannot have made
+	 * another chain available.  Latched before consuming, so the
+	 * in-flight count never exceeds num (save / restore rely on it). */
+	if (d->inflight >= d->num) {
+		d->broken = true;
+		return -EIO;
+	}
 	/* Relaxed, read once: ordered by the acquire above (P1). */
 	head = virtq_le16(virtq_load_relaxed(
 		&d->avail->ring[d->last_avail & (d->num - 1)]));
@@ -556,6 +588,10 @@ int virtq_device_flush(struct virtq_device *vq)
 	 * elements and the data we wrote into its buffers go with it. */
 	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(d->next_used));
 	d->published_used = d->next_used;
+	/* Counted past u16: after 2^16 entries used->idx is back where it
+	 * was, yet every used_event has gone by. */
+	if (d->unsignalled <= 0xffff)
+		d->unsignalled += n;
 	return n;
 }
 
@@ -563,19 +599,29 @@ int virtq_device_flush(struct virtq_device *vq)
  * old = the used index at the previous call (as Linux vhost and QEMU do),
  * not at the last interrupt actually sent: the driver's used_event is
  * compared against the window of entries published since we last looked,
- * and a window that did not contain it needs no interrupt.
+ * and a window that did not contain it needs no interrupt.  The window's
+ * size is d->unsignalled, not new - old: 2^16 entries make new == old.
  */
 bool virtq_device_need_interrupt(struct virtq_device *vq)
 {
 	struct vqd *d = D(vq);
 	uint16_t new_idx = d->published_used, old = d->signalled_used;
 	bool first = !d->signalled_valid || d->irq_rearm;
+	uint32_t n = d->unsignalled;
 
-	if (d->broken || new_idx == old)
+	if (d->broken || (n == 0 && !d->irq_lost))
 		return false;	/* nothing published since the last call */
 	d->signalled_used = new_idx;
 	d->signalled_valid = true;
 	d->irq_rearm = false;
+	d->unsignalled = 0;
+	if (d->irq_lost) {
+		/* After reclaim: the previous server may have published an
+		 * entry and died before its interrupt; the driver would wait
+		 * for it forever.  One spurious interrupt is harmless. */
+		d->irq_lost = false;
+		return true;
+	}
 	/* F2: our store of used->idx (flush) before the load of used_event /
 	 * avail->flags; pairs with the driver's store of used_event or clear
 	 * of NO_INTERRUPT, fence, load of used->idx. */
@@ -583,8 +629,9 @@ bool virtq_device_need_interrupt(struct virtq_device *vq)
 	if (d->event_idx) {
 		uint16_t ev = virtq_le16(virtq_load_relaxed(d->used_event));
 
-		if (first)
-			return true;	/* first after init/restore/reclaim */
+		if (first || n > 0xffff)
+			return true;	/* first after init/restore/reclaim, or
+					 * every index went by */
 		return virtq_need_event(ev, new_idx, old);
 	}
 	return !(virtq_le16(virtq_load_relaxed(&d->avail->flags)) &
@@ -680,6 +727,8 @@ static void reset_shadows(struct vqd *d)
 	d->notify_enabled = true;
 	d->signalled_valid = false;
 	d->irq_rearm = true;
+	d->irq_lost = false;
+	d->unsignalled = 0;
 }
 
 int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail)
@@ -695,11 +744,17 @@ int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail)
 	d->last_avail = d->shadow_avail = next_avail;
 	d->next_used = d->published_used = d->signalled_used = used_idx;
 	/* Chains taken before and not yet returned: they may be pushed now
-	 * (vhost-user inflight resubmission).  Clamped: used->idx may be
-	 * garbage. */
+	 * (vhost-user inflight resubmission).  More than num means used->idx
+	 * (or @next_avail) is garbage: latched, with the count clamped so a
+	 * saved record still restores. */
 	pending = (uint16_t)(next_avail - used_idx);
 	d->inflight = pending > d->num ? d->num : pending;
 	reset_shadows(d);
+	d->irq_lost = true;	/* signal once: the last one may be lost */
+	if (pending > d->num) {
+		d->broken = true;
+		return -EIO;
+	}
 	if (read_avail_idx(d) < 0)
 		return -EIO;
 	d->shadow_avail = next_avail;	/* pop re-reads; keeps one path */
@@ -708,6 +763,7 @@ int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail)
 
 #define STATE_BROKEN		1u
 #define STATE_SIGNALLED_VALID	2u
+#define STATE_SIGNAL_PENDING	4u	/* reclaimed, not signalled since */
 
 int virtq_device_save(struct virtq_device *vq, struct virtq_device_state *st)
 {
@@ -719,6 +775,7 @@ int virtq_device_save(struct virtq_device *vq, struct virtq_device_state *st)
 	st->version = virtq_cpu_to_le32(VIRTQ_DEVICE_STATE_VERSION);
 	st->num = virtq_cpu_to_le32(d->num);
 	st->flags = virtq_cpu_to_le32((d->broken ? STATE_BROKEN : 0) |
+				      (d->irq_lost ? STATE_SIGNAL_PENDING : 0) |
 				      (d->signalled_valid ?
 				       STATE_SIGNALLED_VALID : 0));
 	st->features = virtq_cpu_to_le64(d->features);
@@ -745,14 +802,15 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 	if (!vq || mem_len < virtq_device_mem_size())
 		return -EINVAL;
 	d = D(vq);
-	d->broken = true;
+	forget(d);
 	if (!st || !gmem)
 		return -EINVAL;
 	flags = virtq_le32(st->flags);
 	inflight = virtq_le32(st->inflight);
 	if (virtq_le32(st->magic) != VIRTQ_DEVICE_STATE_MAGIC ||
 	    virtq_le32(st->version) != VIRTQ_DEVICE_STATE_VERSION ||
-	    (flags & ~(STATE_BROKEN | STATE_SIGNALLED_VALID)) ||
+	    (flags & ~(STATE_BROKEN | STATE_SIGNALLED_VALID |
+		       STATE_SIGNAL_PENDING)) ||
 	    st->pad || st->pad2)
 		return -EINVAL;
 	cfg.num = virtq_le32(st->num);
@@ -768,11 +826,11 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 	/* Every chain in flight was taken and not returned. */
 	if (inflight > cfg.num ||
 	    inflight > (uint16_t)(virtq_le16(st->last_avail) - next_used)) {
-		d->broken = true;
+		forget(d);
 		return -EINVAL;
 	}
 	if (virtq_le16(virtq_load_acquire(&d->used->idx)) != next_used) {
-		d->broken = true;
+		forget(d);
 		return -EIO;
 	}
 	d->last_avail = d->shadow_avail = virtq_le16(st->last_avail);
@@ -785,6 +843,7 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 	 * reclaim: one spurious interrupt at most, no wakeup lost. */
 	reset_shadows(d);
 	d->signalled_valid = flags & STATE_SIGNALLED_VALID;
+	d->irq_lost = flags & STATE_SIGNAL_PENDING;
 	d->broken = flags & STATE_BROKEN;
 	return 0;
 }

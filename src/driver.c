@@ -58,8 +58,13 @@ _Static_assert(ENOSPC == VQ_LINUX_ENOSPC, "ENOSPC differs from Linux");
  * descriptor only @next matters (free-list link).  For the head of an
  * outstanding chain every field is set; the other descriptors of a direct
  * chain use @next as the chain link (the same value written to desc.next).
- * @token is non-NULL exactly for heads of outstanding chains: that is what
- * get_used checks a used id against.
+ * @token is non-NULL exactly for heads of outstanding chains, @staged for
+ * those not yet published: get_used accepts a used id only for a head with
+ * a token that is not staged (the device cannot have seen it).
+ *
+ * @ring is unrelated to the slot's own descriptor: slot[i].ring is the
+ * private copy of avail->ring[i], so publish finds the staged heads
+ * without reading shared memory back.
  */
 struct vq_slot {
 	void *token;
@@ -68,7 +73,8 @@ struct vq_slot {
 	uint16_t tail;		/* last ring descriptor of the chain */
 	uint16_t ndesc;		/* ring descriptors held (1 if indirect) */
 	uint8_t indirect;	/* chain sits in an indirect table */
-	uint8_t pad;
+	uint8_t staged;		/* head added, avail->idx not yet past it */
+	uint16_t ring;		/* head we wrote to avail->ring[this index] */
 };
 
 /* Hot fields (add / publish / kick / get_used) fill the first two lines. */
@@ -292,7 +298,8 @@ static void vq_reset_state(struct virtq_driver *vq)
 		s->tail = 0;
 		s->ndesc = 0;
 		s->indirect = 0;
-		s->pad = 0;
+		s->staged = 0;
+		s->ring = 0;
 	}
 	vq->num_free = num;
 	vq->outstanding = 0;
@@ -352,7 +359,9 @@ static int vq_setup_indirect(struct virtq_driver *vq,
 		return -EFAULT;
 	vq->ind_pool = cfg->indirect;
 	vq->ind_stride = (uint32_t)cfg->indirect_max * sizeof(struct virtq_desc);
-	vq->ind_max = cfg->indirect_max;
+	/* 2.7.5.3.1: no chain longer than the queue size, in a table too. */
+	vq->ind_max = cfg->indirect_max < cfg->num ? cfg->indirect_max :
+						     (uint16_t)cfg->num;
 	vq->ind_min = cfg->indirect_min ? cfg->indirect_min : 2;
 	return 0;
 }
@@ -558,6 +567,8 @@ vq_commit(struct virtq_driver *vq, uint16_t head, uint16_t tail,
 	s->tail = tail;
 	s->ndesc = (uint16_t)ndesc;
 	s->indirect = indirect;
+	s->staged = 1;
+	vq->slot[vq->avail_idx & vq->mask].ring = head;
 	vq->free_head = next_free;
 	vq->num_free -= ndesc;
 	vq->outstanding++;
@@ -739,10 +750,15 @@ done:
 
 void virtq_driver_publish(struct virtq_driver *vq)
 {
-	uint16_t n = (uint16_t)(vq->avail_idx - vq->avail_pub);
+	uint16_t n = (uint16_t)(vq->avail_idx - vq->avail_pub), i;
 
 	if (vq->broken || !n)
 		return;
+	/* From our private copy of the ring (n <= num: each staged chain
+	 * holds a descriptor).  Before the store: once the device sees the
+	 * index it may return these heads. */
+	for (i = vq->avail_pub; i != vq->avail_idx; i++)
+		vq->slot[vq->slot[i & vq->mask].ring].staged = 0;
 	/* P1: pairs with the device's acquire load of avail->idx; the
 	 * descriptors and avail->ring[] entries written by add are visible
 	 * to it after it sees this index. */
@@ -900,8 +916,8 @@ int virtq_driver_get_used(struct virtq_driver *vq, void **token,
 	id = virtq_le32_to_cpu(e->id);
 	l = virtq_le32_to_cpu(e->len);
 	virtq_compiler_barrier();
-	if (id > vq->mask || !vq->slot[id].token)
-		return vq_set_broken(vq);	/* not an outstanding head */
+	if (id > vq->mask || !vq->slot[id].token || vq->slot[id].staged)
+		return vq_set_broken(vq);	/* not a published outstanding head */
 	if (l > vq->slot[id].in_len)
 		return vq_set_broken(vq);	/* wrote more than it was given */
 
@@ -986,6 +1002,7 @@ int virtq_driver_detach_unused(struct virtq_driver *vq, void **token)
 			continue;
 		if (token)
 			*token = vq->slot[i].token;
+		vq->slot[i].staged = 0;	/* it may never have been published */
 		vq_detach(vq, (uint16_t)i);
 		vq->detach_pos = (i + 1) & vq->mask;
 		return 1;

@@ -357,9 +357,8 @@ static void *driver_thread(void *arg)
 		       s->cfg.indirect * 11 + s->cfg.notify * 13;
 	uint64_t submitted = 0, done = 0;
 	unsigned int nfree = num, idle = 0;
-	/* Without indirect a chain needs one descriptor per segment. */
-	unsigned int max_segs = s->cfg.indirect ? MAX_SEGS :
-				(num < MAX_SEGS ? num : MAX_SEGS);
+	/* No chain longer than the queue (2.7.5.3.1), indirect or not. */
+	unsigned int max_segs = num < MAX_SEGS ? num : MAX_SEGS;
 
 	CHECK(reqs && free_reqs);
 	for (uint32_t i = 0; i < num; i++) {

@@ -104,7 +104,7 @@ static void rejects(void)
 	TRY(magic, virtq_cpu_to_le32(virtq_swap32(VIRTQ_DEVICE_STATE_MAGIC)), -EINVAL);
 	TRY(version, virtq_cpu_to_le32(2), -EINVAL);
 	TRY(version, 0, -EINVAL);
-	TRY(flags, virtq_cpu_to_le32(4), -EINVAL);
+	TRY(flags, virtq_cpu_to_le32(8), -EINVAL);	/* bits 0..2 are defined */
 	TRY(flags, virtq_cpu_to_le32(0x80000000u), -EINVAL);
 	TRY(pad, 1, -EINVAL);
 	TRY(pad2, 1, -EINVAL);

@@ -98,7 +98,10 @@ size_t virtq_device_mem_size(void);
  *   -EFAULT  an area (its event field included: used_event ends the avail
  *            area, avail_event the used area) is not wholly inside one
  *            guest memory region, or its address + size overflows.
- * On error the queue is left broken: every call returns -EIO (or false).
+ * On error the queue is left broken and unconfigured: every call returns
+ * -EIO (or false), and virtq_device_reclaim() refuses it (-EIO) rather
+ * than run on the previous configuration.  (Except vq NULL or mem_len too
+ * small: then the memory is not touched at all.)
  */
 int virtq_device_init(struct virtq_device *vq, size_t mem_len,
 		      const struct virtq_device_config *cfg);
@@ -122,12 +125,18 @@ int virtq_device_init(struct virtq_device *vq, size_t mem_len,
  *   -EMLINK      an INDIRECT descriptor inside an indirect table (nested);
  *   -EPROTO      a descriptor with both INDIRECT and NEXT;
  *   -EILSEQ      a device-readable descriptor after a device-writable one;
- *   -EOVERFLOW   the chain's total length does not fit in 32 bits;
+ *   -EOVERFLOW   the chain's total length is above 2^32 bytes (the spec's
+ *                limit; exactly 2^32 is accepted), or its readable or its
+ *                writable bytes alone total 2^32 (out_len / in_len are
+ *                32-bit: that needs the other direction empty);
  *   -EFAULT      a buffer or indirect table is not wholly inside guest memory;
  *   -ENOBUFS     the chain needs more than c->iov_cap iovecs;
  *   -EIO         the queue is broken: avail->idx ran more than num entries
- *                ahead of the entries we have consumed (latched; nothing is
- *                consumed and c->head is not set).
+ *                ahead of the entries we have consumed, or a chain is
+ *                available while num chains are already in flight (the
+ *                driver re-offered heads it has not got back); latched,
+ *                nothing is consumed and c->head is not set.  So the
+ *                in-flight count never exceeds num.
  *
  * Zero-length descriptors are accepted and produce no iovec (the spec
  * does not forbid them); their address is not checked, but they still
@@ -180,7 +189,11 @@ int virtq_device_flush(struct virtq_device *vq);
  * last interrupt actually sent, as Linux vhost and QEMU do: a driver
  * that re-arms used_event rechecks used->idx (fence F2), so a window that
  * did not contain its event needs no interrupt.  After init, restore or
- * reclaim the first call that finds anything published says yes.
+ * reclaim the first call that finds anything published says yes; after
+ * reclaim the first call says yes even with nothing new (the previous
+ * server may have published entries and died before interrupting).
+ * The window is counted, not taken as a u16 distance: after 2^16 or more
+ * entries published since the previous call the answer is yes.
  * Without EVENT_IDX: iff something was published since the previous call
  * and VIRTQ_AVAIL_F_NO_INTERRUPT is clear (honoured on the first call
  * too).  A call that finds nothing new returns false and changes nothing.
@@ -251,12 +264,15 @@ bool virtq_device_is_broken(const struct virtq_device *vq);
  * Take over a ring another process was serving (vhost-user SET_VRING_BASE
  * after a reconnect or a migration): the next avail index is @next_avail,
  * the next used index is read back from used->idx in guest memory, and the
- * interrupt bookkeeping is reset so the next need_interrupt() after a flush
- * says yes: no wakeup is lost.  The chains between used->idx and
+ * interrupt bookkeeping is reset so the next need_interrupt() says yes,
+ * whether or not anything was flushed since: no wakeup is lost.  The chains between used->idx and
  * @next_avail count as in flight (at most num), so they can be pushed.
- * Clears broken.  Returns 0, or -EIO if avail->idx is more than num
- * entries ahead of @next_avail (latched), or the queue was never
- * initialised successfully.
+ * Clears broken.  Returns 0, or -EIO (latched) if avail->idx is more than
+ * num entries ahead of @next_avail, or used->idx more than num entries
+ * behind it (no ring has more than num chains in flight: one of the two
+ * indices is garbage; the in-flight count is then num), or the queue was never
+ * initialised successfully (or the last init / restore failed: the
+ * configuration is dropped then).
  */
 int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail);
 
@@ -271,7 +287,8 @@ struct virtq_device_state {
 	uint32_t magic;		/* le: VIRTQ_DEVICE_STATE_MAGIC */
 	uint32_t version;	/* le: VIRTQ_DEVICE_STATE_VERSION */
 	uint32_t num;		/* le */
-	uint32_t flags;		/* le: bit 0 broken, bit 1 signalled_used valid */
+	uint32_t flags;		/* le: bit 0 broken, bit 1 signalled_used valid,
+				 * bit 2 reclaimed and not signalled since */
 	uint64_t features;	/* le */
 	uint64_t desc_addr, avail_addr, used_addr; /* le */
 	uint16_t last_avail;	/* le */
@@ -296,9 +313,13 @@ int virtq_device_save(struct virtq_device *vq, struct virtq_device_state *st);
  * version, flags, non-zero padding, configuration, or an in-flight count
  * above num or above last_avail - next_used; vq, st or gmem NULL; mem_len
  * too small), -EFAULT (areas outside gmem), -EIO (guest memory disagrees
- * with the state).  On error the queue is left broken.  A state saved
+ * with the state).  On error the queue is left broken and unconfigured, as
+ * after a failed init (the previous configuration is dropped; reclaim
+ * refuses it; vq NULL or mem_len too small: not touched).  A state saved
  * broken restores broken.  The first need_interrupt() that finds
- * something published says yes, as after init.
+ * something published says yes, as after init (and one saved after a
+ * reclaim, before need_interrupt was called, says yes at once, as the
+ * reclaimed queue would have).
  */
 int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 			 const struct virtq_device_state *st,

@@ -97,7 +97,10 @@ struct virtq_driver_config {
 	 * least @indirect_min segments (0 means 2) and at most @indirect_max
 	 * goes indirect (segments = n_out + n_in as passed to add; if
 	 * translate splits them into more than @indirect_max pieces, the
-	 * chain goes direct instead).
+	 * chain goes direct instead).  An indirect table never holds more
+	 * than num descriptors (VIRTIO 1.x 2.7.5.3.1: no chain longer than
+	 * the queue size): above num, @indirect_max counts as num, and only
+	 * the pool's layout (table stride) uses the larger value.
 	 */
 	void *indirect;
 	uint16_t indirect_max;
@@ -213,7 +216,9 @@ void virtq_driver_ring_addrs(const struct virtq_driver *vq, uint64_t *desc,
  *
  * Returns 0, or
  *   -EINVAL  token NULL, no buffers, a zero-length buffer, or the chain's
- *            total length above 4 GiB - 1;
+ *            total length above 4 GiB - 1 (one byte stricter than the
+ *            spec's 2^32: the device side accepts 2^32 only when neither
+ *            direction holds it all, and a driver need not go so far);
  *   -ENOSPC  not enough free descriptors (nothing was added);
  *   -EFAULT  translate failed for a buffer (nothing was added);
  *   -EIO     the queue is broken (see get_used).
@@ -223,7 +228,12 @@ int virtq_driver_add(struct virtq_driver *vq,
 		     const struct virtq_sg *in, unsigned int n_in,
 		     void *token);
 
-/* Make every staged chain visible with one release store of avail->idx. */
+/*
+ * Make every staged chain visible with one release store of avail->idx.
+ * O(staged chains): each is marked published first (from a private copy of
+ * the avail ring), so get_used can refuse a head the device cannot have
+ * seen.
+ */
 void virtq_driver_publish(struct virtq_driver *vq);
 
 /*
@@ -251,7 +261,8 @@ int virtq_driver_kick(struct virtq_driver *vq);
  *
  * Returns 1 (got one), 0 (none pending), or -EIO: the device broke the
  * protocol and the queue is latched broken until reset.  Broken means a
- * used id >= num, an id that is not the head of an outstanding chain, a len
+ * used id >= num, an id that is not the head of an outstanding chain
+ * already published (a staged chain is not the device's to return), a len
  * above the chain's device-writable bytes, or used->idx more entries ahead
  * than there are chains outstanding.  No token is returned for the entry
  * that broke it, and none twice.

@@ -279,8 +279,9 @@ struct virtq_vu_frontend;
  *
  * Returns 0, or -EINVAL (path too long or NULL), -ENOMEM, -ETIMEDOUT (no
  * reply in time), -ECONNRESET (backend closed the socket), -EPROTO (a reply
- * of the wrong request, size or flags), or the -errno of socket / connect
- * (-ENOENT, -ECONNREFUSED...).
+ * of the wrong request, size or flags), -EIO (the backend refused a request:
+ * a non-zero REPLY_ACK), or the -errno of socket / connect (-ENOENT,
+ * -ECONNREFUSED...).
  */
 int virtq_vu_frontend_connect(struct virtq_vu_frontend **fep,
 			      const char *path, int timeout_ms);
