@@ -915,7 +915,8 @@ lean_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
 static inline __attribute__((always_inline)) int
 walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
 {
-	uint32_t i = head, count = 0, total = 0;
+	uint32_t i = head, count = 0;
+	uint64_t total = 0;
 	bool seen_write = false;
 
 	c->head = head;
@@ -949,9 +950,12 @@ walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
 			return -EILSEQ;	/* readable after writable */
 		seen_write = write;
 		if (len) {
-			/* total < 2^32 before: the u32 sum wraps iff
-			 * the 64-bit one passes UINT32_MAX. */
-			if (__builtin_add_overflow(total, len, &total))
+			/* add_buf()'s rule: at most 2^32 bytes in all, and
+			 * neither direction above UINT32_MAX. */
+			total += len;
+			if (__builtin_expect(total > UINT32_MAX, 0) &&
+			    (total > CHAIN_MAX_BYTES ||
+			     !(write ? c->out_len : c->in_len)))
 				return -EOVERFLOW;
 			off = addr - d->rc_gpa;
 			used = c->n_out + c->n_in;
@@ -993,10 +997,20 @@ static __attribute__((noinline)) int pop_n(struct vqd *d,
 	int ret;
 
 	for (; c != end; c++, last++) {
-		/* Relaxed, read once: ordered by the acquire (P1). */
-		uint16_t head = virtq_le16(virtq_load_relaxed(
-			&d->avail->ring[last & (d->num - 1)]));
+		uint16_t head;
 
+		/* pop's rule: a chain offered while num are in flight
+		 * latches the queue (the count never exceeds num). */
+		if (__builtin_expect(d->inflight + (uint32_t)(c - first) >=
+				     d->num, 0)) {
+			if (c != first)
+				break;	/* the next call reports it */
+			d->broken = true;
+			return -EIO;
+		}
+		/* Relaxed, read once: ordered by the acquire (P1). */
+		head = virtq_le16(virtq_load_relaxed(
+			&d->avail->ring[last & (d->num - 1)]));
 		ret = walk_lean(d, c, head);
 		if (__builtin_expect(ret < 0, 0)) {
 			if (c != first)
@@ -1018,11 +1032,17 @@ static __attribute__((noinline)) int pop_n(struct vqd *d,
 static __attribute__((noinline)) int pop_1(struct vqd *d,
 					   struct virtq_chain *c)
 {
-	uint16_t last = d->last_avail;
+	uint16_t last = d->last_avail, head;
+	int ret;
+
+	if (__builtin_expect(d->inflight >= d->num, 0)) {
+		d->broken = true;	/* as pop: never more than num in flight */
+		return -EIO;
+	}
 	/* Relaxed, read once: ordered by the acquire (P1). */
-	uint16_t head = virtq_le16(virtq_load_relaxed(
+	head = virtq_le16(virtq_load_relaxed(
 		&d->avail->ring[last & (d->num - 1)]));
-	int ret = walk_lean(d, c, head);
+	ret = walk_lean(d, c, head);
 
 	if (__builtin_expect(ret < 0, 0) && head >= d->num) {
 		d->last_avail = (uint16_t)(last + 1);
@@ -1071,6 +1091,9 @@ push_publish(struct vqd *d, unsigned int n)
 	 * elements and the data we wrote into its buffers go with it. */
 	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
 	d->published_used = next;
+	/* As flush: need_interrupt's window, counted past u16. */
+	if (d->unsignalled <= 0xffff)
+		d->unsignalled += n;
 	return (int)n;
 }
 

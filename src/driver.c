@@ -1086,6 +1086,8 @@ vq_add_one(struct virtq_driver *vq, void *buf, uint32_t len, bool write,
 	s->tail = head;
 	s->ndesc = 1;
 	s->indirect = 0;
+	s->staged = 1;		/* as vq_commit: not returnable until published */
+	vq->slot[vq->avail_idx & vq->mask].ring = head;
 	vq->free_head = s->next;
 	vq->num_free--;
 	vq->outstanding++;
@@ -1138,7 +1140,7 @@ vq_take_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 		if (id > mask)
 			break;
 		s = &slot[id];
-		if (!s->token || l > s->in_len)
+		if (!s->token || s->staged || l > s->in_len)
 			break;
 		tokens[k] = s->token;
 		if (lens)
@@ -1152,7 +1154,7 @@ vq_take_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 	vq->num_free += freed;
 	vq->outstanding -= k;
 	vq->last_used = last;
-	if (k < n)		/* not an outstanding head, or too long */
+	if (k < n)		/* not a published outstanding head, or too long */
 		vq_set_broken(vq);	/* latched; the tokens so far returned */
 	if (k && vq->cb_armed && vq->event_idx)	/* plain: no cache hook */
 		virtq_store_relaxed(vq->used_event, virtq_cpu_to_le16(last));
@@ -1189,7 +1191,7 @@ vq_take_one_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens)
 	if (id > vq->mask)
 		return vq_set_broken(vq);
 	s = &vq->slot[id];
-	if (!s->token || l > s->in_len)
+	if (!s->token || s->staged || l > s->in_len)
 		return vq_set_broken(vq);
 	tokens[0] = s->token;
 	if (lens)
