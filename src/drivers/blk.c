@@ -122,13 +122,14 @@ int virtq_blk_init(struct virtq_blk *blk, struct virtq_transport *t,
 	if (r)
 		goto fail;
 
-	/* Descriptors one chain may take: the ring, or an indirect table. */
+	/*
+	 * Descriptors one chain may take: at most the queue size, indirect
+	 * or not (2.7.5.3.1: no chain longer than the queue size; the driver
+	 * side caps its indirect tables there too).  A queue of 2 leaves no
+	 * data segment: max_transfer below is then 0 (-EPROTO).
+	 */
 	num = virtq_driver_size(blk->vq);
-	qsegs = num;
-	if (has(blk, VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC)) && m->indirect &&
-	    m->indirect_max > qsegs)
-		qsegs = m->indirect_max;
-	qsegs -= 2;				/* header and status */
+	qsegs = num > 2 ? num - 2 : 0;		/* header and status */
 	if (blk->seg_max > qsegs)
 		blk->seg_max = qsegs;
 	blk->max_transfer = blk_max_transfer(blk);
