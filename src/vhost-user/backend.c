@@ -74,6 +74,34 @@ static int bad(struct virtq_vu_backend *be, const struct vu_msg *m,
 	return -EPROTO;
 }
 
+/*
+ * A well-formed request the backend will not carry out (a value out of
+ * range, a region it does not have, memory it cannot map).  With an ack
+ * asked for (REPLY_ACK negotiated, NEED_REPLY set) the frontend learns it
+ * from a non-zero ack and the connection stays up, with nothing changed.
+ * Without one it would go on as if the request had worked, so the
+ * connection is closed as for a broken stream.
+ */
+__attribute__((format(printf, 3, 4)))
+static int refuse(struct virtq_vu_backend *be, const struct vu_msg *m,
+		  const char *fmt, ...)
+{
+	char why[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (be->ack_wanted) {
+		__virtq_vu_log(be, "%s: %s; refused (failure acknowledged)",
+			       __virtq_vu_request_name(m->hdr.request), why);
+		return REFUSED;
+	}
+	__virtq_vu_log(be, "%s: %s; no reply asked for, closing the connection",
+		       __virtq_vu_request_name(m->hdr.request), why);
+	return -EPROTO;
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -99,8 +127,8 @@ static bool should_run(const struct virtq_vu_backend *be,
 	bool enabled = q->enabled ||
 		       !(be->acked & VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES));
 
-	return q->kicked && q->kick_fd >= 0 && q->num && q->has_addr &&
-	       be->gm && enabled;
+	/* kicked: SET_VRING_KICK came, with an fd or asking for polling. */
+	return q->kicked && q->num && q->has_addr && be->gm && enabled;
 }
 
 static void queue_stop(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
@@ -242,7 +270,8 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 
 /*
  * Check one region against itself and @others (which must not overlap it
- * in guest or user addresses), and map it.  Returns 0 or a bad() code.
+ * in guest or user addresses), and map it.  Returns 0, or what refuse()
+ * returns.
  */
 static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
 		      const struct vu_mem_region *reg, int fd,
@@ -255,26 +284,26 @@ static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
 	void *p;
 
 	if (!size)
-		return bad(be, m, "region at guest 0x%llx has size 0",
+		return refuse(be, m, "region at guest 0x%llx has size 0",
 			   (unsigned long long)gpa);
 	if (gpa + size < gpa || ua + size < ua || off + size < off ||
 	    off + size > (uint64_t)SIZE_MAX)
-		return bad(be, m, "region at guest 0x%llx size 0x%llx overflows",
+		return refuse(be, m, "region at guest 0x%llx size 0x%llx overflows",
 			   (unsigned long long)gpa, (unsigned long long)size);
 	for (unsigned int i = 0; i < n_others; i++) {
 		if (ranges_overlap(gpa, size, others[i].gpa, others[i].size))
-			return bad(be, m, "region at guest 0x%llx overlaps the one at 0x%llx",
+			return refuse(be, m, "region at guest 0x%llx overlaps the one at 0x%llx",
 				   (unsigned long long)gpa,
 				   (unsigned long long)others[i].gpa);
 		if (ranges_overlap(ua, size, others[i].uaddr, others[i].size))
-			return bad(be, m, "region at user 0x%llx overlaps the one at user 0x%llx",
+			return refuse(be, m, "region at user 0x%llx overlaps the one at user 0x%llx",
 				   (unsigned long long)ua,
 				   (unsigned long long)others[i].uaddr);
 	}
 	if (fstat(fd, &st) < 0)
-		return bad(be, m, "fstat on the region's fd: %s", strerror(errno));
+		return refuse(be, m, "fstat on the region's fd: %s", strerror(errno));
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < off + size)
-		return bad(be, m, "region at guest 0x%llx: offset 0x%llx + size 0x%llx is past the end of its file (0x%llx bytes)",
+		return refuse(be, m, "region at guest 0x%llx: offset 0x%llx + size 0x%llx is past the end of its file (0x%llx bytes)",
 			   (unsigned long long)gpa, (unsigned long long)off,
 			   (unsigned long long)size, (unsigned long long)st.st_size);
 	/* Map from the page holding @off, not from 0: only what is used. */
@@ -283,7 +312,7 @@ static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
 	p = mmap(NULL, delta + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		 (off_t)(off - delta));
 	if (p == MAP_FAILED)
-		return bad(be, m, "cannot map region at guest 0x%llx: %s",
+		return refuse(be, m, "cannot map region at guest 0x%llx: %s",
 			   (unsigned long long)gpa, strerror(errno));
 	*out = (struct vu_map){ .base = p, .len = delta + size, .delta = delta,
 				.gpa = gpa, .size = size, .uaddr = ua };
@@ -317,18 +346,18 @@ static int h_set_mem_table(struct virtq_vu_backend *be, struct vu_msg *m)
 		return bad(be, m, "%u fds for %u regions", m->nfds, n);
 	r = virtq_gmem_create(&gm);
 	if (r < 0)
-		return bad(be, m, "no memory for the map");
+		return refuse(be, m, "no memory for the map");
 	for (; done < n; done++) {
 		const struct vu_mem_region *reg = &m->p.mem.regions[done];
 
 		r = map_region(be, m, reg, m->fds[done], maps, done, &maps[done]);
-		if (r < 0)
+		if (r)
 			goto err;
 		r = gmem_add_map(gm, &maps[done]);
 		if (r < 0) {
 			done++;
-			r = bad(be, m, "region %u rejected by the map (%s)", done - 1,
-				strerror(-r));
+			r = refuse(be, m, "region %u rejected by the map (%s)", done - 1,
+				   strerror(-r));
 			goto err;
 		}
 	}
@@ -353,19 +382,19 @@ static int h_add_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 	int r;
 
 	if (be->nmaps >= VIRTQ_VU_MAX_MEM_SLOTS)
-		return bad(be, m, "all %u memory slots are in use",
+		return refuse(be, m, "all %u memory slots are in use",
 			   VIRTQ_VU_MAX_MEM_SLOTS);
 	if (!be->gm && virtq_gmem_create(&be->gm) < 0)
-		return bad(be, m, "no memory for the map");
+		return refuse(be, m, "no memory for the map");
 	r = map_region(be, m, reg, m->fds[0], be->maps, be->nmaps, &mp);
-	if (r < 0)
+	if (r)
 		return r;
 	/* Rings stop while the map changes under them. */
 	stop_all(be);
 	r = gmem_add_map(be->gm, &mp);
 	if (r < 0) {
 		munmap(mp.base, mp.len);
-		return bad(be, m, "region rejected by the map (%s)", strerror(-r));
+		return refuse(be, m, "region rejected by the map (%s)", strerror(-r));
 	}
 	be->maps[be->nmaps++] = mp;
 	return 0;
@@ -388,10 +417,10 @@ static int h_rem_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 		*mp = be->maps[--be->nmaps];
 		return 0;
 	}
-	return bad(be, m, "no region at guest 0x%llx size 0x%llx user 0x%llx",
+	return refuse(be, m, "no region at guest 0x%llx size 0x%llx user 0x%llx",
 		   (unsigned long long)reg->guest_phys_addr,
-		   (unsigned long long)reg->memory_size,
-		   (unsigned long long)reg->userspace_addr);
+		      (unsigned long long)reg->memory_size,
+		      (unsigned long long)reg->userspace_addr);
 }
 
 /* ------------------------------------------------------------------ */
@@ -437,7 +466,7 @@ static int h_set_features(struct virtq_vu_backend *be, struct vu_msg *m)
 	uint64_t v = m->p.u64;
 
 	if (v & ~be->features)
-		return bad(be, m, "features 0x%llx include bits not offered (offered 0x%llx)",
+		return refuse(be, m, "features 0x%llx include bits not offered (offered 0x%llx)",
 			   (unsigned long long)v, (unsigned long long)be->features);
 	if (v != be->acked)
 		stop_all(be);
@@ -455,7 +484,7 @@ static int h_set_protocol_features(struct virtq_vu_backend *be, struct vu_msg *m
 	uint64_t v = m->p.u64;
 
 	if (v & ~be->proto)
-		return bad(be, m, "protocol features 0x%llx include bits not offered (offered 0x%llx)",
+		return refuse(be, m, "protocol features 0x%llx include bits not offered (offered 0x%llx)",
 			   (unsigned long long)v, (unsigned long long)be->proto);
 	be->proto_acked = v;
 	return 0;
@@ -490,13 +519,16 @@ static int h_get_max_mem_slots(struct virtq_vu_backend *be, struct vu_msg *m)
 	return reply_u64(be, m, VIRTQ_VU_MAX_MEM_SLOTS);
 }
 
-/* The queue a vring-state message names, or NULL after logging. */
+/*
+ * The queue a vring message names, or NULL with *@r set to what refuse()
+ * returned.
+ */
 static struct virtq_vu_queue *msg_queue(struct virtq_vu_backend *be,
-					struct vu_msg *m, uint32_t index)
+					struct vu_msg *m, uint32_t index, int *r)
 {
 	if (index >= be->num_queues) {
-		bad(be, m, "queue index %u out of range (%u queues)", index,
-		    be->num_queues);
+		*r = refuse(be, m, "queue index %u out of range (%u queues)", index,
+			    be->num_queues);
 		return NULL;
 	}
 	return &be->q[index];
@@ -504,13 +536,14 @@ static struct virtq_vu_queue *msg_queue(struct virtq_vu_backend *be,
 
 static int h_set_vring_num(struct virtq_vu_backend *be, struct vu_msg *m)
 {
-	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+	int r = 0;
+	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index, &r);
 	uint32_t num = m->p.state.num;
 
 	if (!q)
-		return -EPROTO;
+		return r;
 	if (!virtq_size_valid(num) || num > be->max_queue_size)
-		return bad(be, m, "queue %u: size %u is not a power of two in 1..%u",
+		return refuse(be, m, "queue %u: size %u is not a power of two in 1..%u",
 			   q->index, num, be->max_queue_size);
 	queue_stop(be, q);
 	q->num = num;
@@ -520,29 +553,30 @@ static int h_set_vring_num(struct virtq_vu_backend *be, struct vu_msg *m)
 static int h_set_vring_addr(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	const struct vu_vring_addr *a = &m->p.addr;
-	struct virtq_vu_queue *q = msg_queue(be, m, a->index);
+	int r = 0;
+	struct virtq_vu_queue *q = msg_queue(be, m, a->index, &r);
 	uint64_t gpa;
 	uint32_t num;
 
 	if (!q)
-		return -EPROTO;
+		return r;
 	if (a->flags & ~1u)
-		return bad(be, m, "queue %u: unknown flags 0x%x", q->index, a->flags);
+		return refuse(be, m, "queue %u: unknown flags 0x%x", q->index, a->flags);
 	if (!be->gm)
-		return bad(be, m, "queue %u: no memory table yet", q->index);
+		return refuse(be, m, "queue %u: no memory table yet", q->index);
 	/* Before SET_VRING_NUM only the first byte of each area is checked. */
 	num = q->num;
 	if (virtq_gmem_uaddr_to_gpa(be->gm, a->desc_user_addr,
 				    num ? virtq_desc_size(num) : 1, &gpa))
-		return bad(be, m, "queue %u: descriptor table at user 0x%llx is outside the memory table",
+		return refuse(be, m, "queue %u: descriptor table at user 0x%llx is outside the memory table",
 			   q->index, (unsigned long long)a->desc_user_addr);
 	if (virtq_gmem_uaddr_to_gpa(be->gm, a->avail_user_addr,
 				    num ? virtq_avail_size(num) : 1, &gpa))
-		return bad(be, m, "queue %u: avail ring at user 0x%llx is outside the memory table",
+		return refuse(be, m, "queue %u: avail ring at user 0x%llx is outside the memory table",
 			   q->index, (unsigned long long)a->avail_user_addr);
 	if (virtq_gmem_uaddr_to_gpa(be->gm, a->used_user_addr,
 				    num ? virtq_used_size(num) : 1, &gpa))
-		return bad(be, m, "queue %u: used ring at user 0x%llx is outside the memory table",
+		return refuse(be, m, "queue %u: used ring at user 0x%llx is outside the memory table",
 			   q->index, (unsigned long long)a->used_user_addr);
 	queue_stop(be, q);
 	q->desc_ua = a->desc_user_addr;
@@ -554,12 +588,13 @@ static int h_set_vring_addr(struct virtq_vu_backend *be, struct vu_msg *m)
 
 static int h_set_vring_base(struct virtq_vu_backend *be, struct vu_msg *m)
 {
-	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+	int r = 0;
+	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index, &r);
 
 	if (!q)
-		return -EPROTO;
+		return r;
 	if (m->p.state.num > 0xffff)
-		return bad(be, m, "queue %u: base %u does not fit a split ring's 16-bit index",
+		return refuse(be, m, "queue %u: base %u does not fit a split ring's 16-bit index",
 			   q->index, m->p.state.num);
 	queue_stop(be, q);
 	q->base = (uint16_t)m->p.state.num;
@@ -568,11 +603,14 @@ static int h_set_vring_base(struct virtq_vu_backend *be, struct vu_msg *m)
 
 static int h_get_vring_base(struct virtq_vu_backend *be, struct vu_msg *m)
 {
-	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+	struct virtq_vu_queue *q;
 	struct vu_vring_state st;
 
-	if (!q)
-		return -EPROTO;
+	/* The answer has no failure form: a bad index breaks the stream. */
+	if (m->p.state.index >= be->num_queues)
+		return bad(be, m, "queue index %u out of range (%u queues)",
+			   m->p.state.index, be->num_queues);
+	q = &be->q[m->p.state.index];
 	/* The ring stops here and stays stopped until a new kick fd. */
 	queue_stop(be, q);
 	q->kicked = false;
@@ -582,48 +620,70 @@ static int h_get_vring_base(struct virtq_vu_backend *be, struct vu_msg *m)
 	return reply(be, m, &st, sizeof(st), NULL, 0);
 }
 
-static bool is_eventfd(int fd)
+/*
+ * Kick, call and err fds.  The spec names eventfds; any fd that behaves
+ * like one for us is taken: pollable, readable (kick) or writable (call,
+ * err): an eventfd, a pipe or FIFO end, a socket, a character device.
+ * Files, directories and block devices are not (poll always says ready).
+ * Checked with fstat and F_GETFL, so /proc need not be mounted.  The fd is
+ * made non-blocking: a full pipe or a drained counter never blocks a queue
+ * thread.  Returns NULL, or why the fd does not fit.
+ */
+static const char *vring_fd_unfit(int fd, bool kick)
 {
-	char path[64], target[64];
-	ssize_t n;
+	struct stat st;
+	int fl, acc;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = 0;
-	return !strcmp(target, "anon_inode:[eventfd]");
+	if (fstat(fd, &st) < 0)
+		return "cannot be examined (fstat)";
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+		return "is a file, not an eventfd, pipe or socket";
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return "cannot be examined (F_GETFL)";
+	acc = fl & O_ACCMODE;
+	if (kick && acc == O_WRONLY)
+		return "is not readable";
+	if (!kick && acc == O_RDONLY)
+		return "is not writable";
+	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return "cannot be made non-blocking";
+	return NULL;
 }
 
 /*
  * SET_VRING_KICK / CALL / ERR payload: queue index in bits 0-7, bit 8 "no
  * fd", nothing else.  Returns the queue and the fd (taken from @m, or -1),
- * or NULL after logging.
+ * or NULL with *@r set (after logging).
  */
 static struct virtq_vu_queue *vring_fd_msg(struct virtq_vu_backend *be,
-					   struct vu_msg *m, int *fd)
+					   struct vu_msg *m, int *fd, int *r)
 {
 	uint64_t v = m->p.u64;
 	struct virtq_vu_queue *q;
 	bool nofd = v & VU_VRING_NOFD;
+	const char *why;
 
-	if (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)) {
-		bad(be, m, "payload 0x%llx has bits beyond the index and the no-fd flag",
-		    (unsigned long long)v);
+	/* The fd count is the stream's: checked before any value. */
+	if (m->nfds != (nofd ? 0u : 1u)) {
+		*r = bad(be, m, "queue %u: %u fds with the no-fd flag %s",
+			 (unsigned int)(v & VU_VRING_IDX_MASK), m->nfds,
+			 nofd ? "set" : "clear");
 		return NULL;
 	}
-	q = msg_queue(be, m, v & VU_VRING_IDX_MASK);
+	if (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)) {
+		*r = refuse(be, m, "payload 0x%llx has bits beyond the index and the no-fd flag",
+			    (unsigned long long)v);
+		return NULL;
+	}
+	q = msg_queue(be, m, v & VU_VRING_IDX_MASK, r);
 	if (!q)
 		return NULL;
-	if (m->nfds != (nofd ? 0u : 1u)) {
-		bad(be, m, "queue %u: %u fds with the no-fd flag %s", q->index,
-		    m->nfds, nofd ? "set" : "clear");
-		return NULL;
-	}
 	*fd = -1;
 	if (!nofd) {
-		if (!is_eventfd(m->fds[0])) {
-			bad(be, m, "queue %u: the fd is not an eventfd", q->index);
+		why = vring_fd_unfit(m->fds[0], m->hdr.request == VU_SET_VRING_KICK);
+		if (why) {
+			*r = refuse(be, m, "queue %u: the fd %s", q->index, why);
 			return NULL;
 		}
 		*fd = take_fd(m, 0);
@@ -631,18 +691,16 @@ static struct virtq_vu_queue *vring_fd_msg(struct virtq_vu_backend *be,
 	return q;
 }
 
+/* No fd (bit 8): the ring is polled (the runner looks at it often;
+ * an own event loop sees kick fd -1). */
 static int h_set_vring_kick(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	struct virtq_vu_queue *q;
-	int fd;
+	int fd, r = 0;
 
-	if (m->nfds == 0 && (m->p.u64 & VU_VRING_NOFD) &&
-	    !(m->p.u64 & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)))
-		return bad(be, m, "queue %llu: polling without a kick fd is not supported",
-			   (unsigned long long)(m->p.u64 & VU_VRING_IDX_MASK));
-	q = vring_fd_msg(be, m, &fd);
+	q = vring_fd_msg(be, m, &fd, &r);
 	if (!q)
-		return -EPROTO;
+		return r;
 	queue_stop(be, q);
 	close_fd(&q->kick_fd);
 	q->kick_fd = fd;
@@ -653,11 +711,11 @@ static int h_set_vring_kick(struct virtq_vu_backend *be, struct vu_msg *m)
 static int h_set_vring_call_err(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	struct virtq_vu_queue *q;
-	int fd, *slot;
+	int fd, *slot, r = 0;
 
-	q = vring_fd_msg(be, m, &fd);
+	q = vring_fd_msg(be, m, &fd, &r);
 	if (!q)
-		return -EPROTO;
+		return r;
 	/* The queue's thread may be signalling the old fd right now. */
 	slot = m->hdr.request == VU_SET_VRING_CALL ? &q->call_fd : &q->err_fd;
 	pthread_mutex_lock(&q->lock);
@@ -669,12 +727,13 @@ static int h_set_vring_call_err(struct virtq_vu_backend *be, struct vu_msg *m)
 
 static int h_set_vring_enable(struct virtq_vu_backend *be, struct vu_msg *m)
 {
-	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+	int r = 0;
+	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index, &r);
 
 	if (!q)
-		return -EPROTO;
+		return r;
 	if (m->p.state.num > 1)
-		return bad(be, m, "queue %u: enable value %u is not 0 or 1",
+		return refuse(be, m, "queue %u: enable value %u is not 0 or 1",
 			   q->index, m->p.state.num);
 	q->enabled = m->p.state.num;
 	if (!q->enabled)
@@ -682,9 +741,8 @@ static int h_set_vring_enable(struct virtq_vu_backend *be, struct vu_msg *m)
 	return 0;
 }
 
-/* GET_CONFIG / SET_CONFIG: offset and size must lie in the payload area. */
-static int config_msg_check(struct virtq_vu_backend *be, struct vu_msg *m,
-			    uint32_t limit)
+/* GET_CONFIG / SET_CONFIG: the size field must match the payload. */
+static int config_msg_check(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	const struct vu_config *c = &m->p.config;
 
@@ -694,23 +752,32 @@ static int config_msg_check(struct virtq_vu_backend *be, struct vu_msg *m,
 	if (c->size > VU_MAX_CONFIG || m->hdr.size != VU_CONFIG_HDR_SIZE + c->size)
 		return bad(be, m, "config size %u does not match the payload (%u bytes)",
 			   c->size, m->hdr.size);
-	if (c->offset > limit || c->size > limit - c->offset)
-		return bad(be, m, "config range %u+%u is past the config space (%u bytes)",
-			   c->offset, c->size, limit);
 	return 0;
 }
 
+/*
+ * A range that starts past the config space (or runs past the 256 bytes
+ * any config space can have) is refused.  The spec's failure answer is a
+ * reply with an empty payload; the connection stays up.  A range that
+ * starts inside and runs past the end reads zeros there: frontends ask
+ * for their own struct size, which may be larger.
+ */
 static int h_get_config(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	struct vu_config *c = &m->p.config;
-	int r = config_msg_check(be, m, VU_MAX_CONFIG);
+	int r = config_msg_check(be, m);
 
 	if (r < 0)
 		return r;
-	/* Bytes past our config space read as zero (frontends ask for
-	 * their own struct size, which may be larger). */
-	memset(c->region, 0, c->size);
 	pthread_mutex_lock(&be->config_lock);
+	if ((c->size && c->offset >= be->config_len) || c->offset > VU_MAX_CONFIG ||
+	    c->size > VU_MAX_CONFIG - c->offset) {
+		pthread_mutex_unlock(&be->config_lock);
+		__virtq_vu_log(be, "GET_CONFIG: range %u+%u is past the config space (%u bytes); refused (empty reply)",
+			       c->offset, c->size, be->config_len);
+		return reply(be, m, NULL, 0, NULL, 0);
+	}
+	memset(c->region, 0, c->size);
 	if (c->offset < be->config_len) {
 		uint32_t n = be->config_len - c->offset;
 
@@ -723,17 +790,22 @@ static int h_get_config(struct virtq_vu_backend *be, struct vu_msg *m)
 static int h_set_config(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	const struct vu_config *c = &m->p.config;
-	int r = config_msg_check(be, m, be->config_len);
+	int r = config_msg_check(be, m);
 
 	if (r < 0)
 		return r;
+	if (c->offset > be->config_len || c->size > be->config_len - c->offset)
+		return refuse(be, m, "config range %u+%u is past the config space (%u bytes)",
+			      c->offset, c->size, be->config_len);
 	r = be->ops->set_config ?
 	    be->ops->set_config(be->opaque, c->offset, c->region, c->size, c->flags) :
 	    -EPERM;
 	if (r < 0) {
+		/* The device's choice, not a protocol fault: the connection
+		 * stays even when no ack was asked for. */
 		__virtq_vu_log(be, "SET_CONFIG: the device refused %u bytes at %u (%s)",
 			       c->size, c->offset, strerror(-r));
-		return REFUSED;	/* the connection stays */
+		return REFUSED;
 	}
 	pthread_mutex_lock(&be->config_lock);
 	memcpy(be->config + c->offset, c->region, c->size);
@@ -741,16 +813,24 @@ static int h_set_config(struct virtq_vu_backend *be, struct vu_msg *m)
 	return 0;
 }
 
-static int inflight_check(struct virtq_vu_backend *be, struct vu_msg *m)
+/*
+ * GET_INFLIGHT_FD has no failure form of its answer: a bad value there
+ * breaks the stream (@get).  SET_INFLIGHT_FD is refused.
+ */
+static int inflight_check(struct virtq_vu_backend *be, struct vu_msg *m, bool get)
 {
 	const struct vu_inflight *in = &m->p.inflight;
 
 	if (in->num_queues == 0 || in->num_queues > be->num_queues)
-		return bad(be, m, "%u queues (must be 1..%u)", in->num_queues,
-			   be->num_queues);
+		return get ? bad(be, m, "%u queues (must be 1..%u)", in->num_queues,
+				 be->num_queues) :
+			     refuse(be, m, "%u queues (must be 1..%u)", in->num_queues,
+				    be->num_queues);
 	if (!virtq_size_valid(in->queue_size) || in->queue_size > be->max_queue_size)
-		return bad(be, m, "queue size %u is not a power of two in 1..%u",
-			   in->queue_size, be->max_queue_size);
+		return get ? bad(be, m, "queue size %u is not a power of two in 1..%u",
+				 in->queue_size, be->max_queue_size) :
+			     refuse(be, m, "queue size %u is not a power of two in 1..%u",
+				    in->queue_size, be->max_queue_size);
 	return 0;
 }
 
@@ -771,7 +851,7 @@ static int h_get_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	void *p;
 	int fd, r;
 
-	r = inflight_check(be, m);
+	r = inflight_check(be, m, true);
 	if (r < 0)
 		return r;
 	len = __virtq_vu_inflight_queue_size(in->queue_size) * in->num_queues;
@@ -808,29 +888,29 @@ static int h_set_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	void *p;
 	int r;
 
-	r = inflight_check(be, m);
-	if (r < 0)
+	r = inflight_check(be, m, false);
+	if (r)
 		return r;
 	need = (uint64_t)__virtq_vu_inflight_queue_size(in->queue_size) * in->num_queues;
 	if (in->mmap_size < need || in->mmap_size > (uint64_t)SIZE_MAX / 2)
-		return bad(be, m, "size %llu, %u queues of %u need %llu",
+		return refuse(be, m, "size %llu, %u queues of %u need %llu",
 			   (unsigned long long)in->mmap_size, in->num_queues,
 			   in->queue_size, (unsigned long long)need);
 	if (in->mmap_offset & 4095 || in->mmap_offset > (uint64_t)SIZE_MAX / 2)
-		return bad(be, m, "offset 0x%llx is not page aligned",
+		return refuse(be, m, "offset 0x%llx is not page aligned",
 			   (unsigned long long)in->mmap_offset);
 	if (fstat(m->fds[0], &st) < 0)
-		return bad(be, m, "fstat: %s", strerror(errno));
+		return refuse(be, m, "fstat: %s", strerror(errno));
 	if (S_ISREG(st.st_mode) &&
 	    (uint64_t)st.st_size < in->mmap_offset + in->mmap_size)
-		return bad(be, m, "offset 0x%llx + size 0x%llx is past the end of the fd (0x%llx bytes)",
+		return refuse(be, m, "offset 0x%llx + size 0x%llx is past the end of the fd (0x%llx bytes)",
 			   (unsigned long long)in->mmap_offset,
 			   (unsigned long long)in->mmap_size,
 			   (unsigned long long)st.st_size);
 	p = mmap(NULL, in->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 m->fds[0], (off_t)in->mmap_offset);
 	if (p == MAP_FAILED)
-		return bad(be, m, "mmap: %s", strerror(errno));
+		return refuse(be, m, "mmap: %s", strerror(errno));
 	inflight_unmap(be);
 	be->inflight = p;
 	be->inflight_len = in->mmap_size;
@@ -842,7 +922,7 @@ static int h_set_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 static int h_set_status(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	if (m->p.u64 > 0xff)
-		return bad(be, m, "status 0x%llx does not fit the 8-bit device status",
+		return refuse(be, m, "status 0x%llx does not fit the 8-bit device status",
 			   (unsigned long long)m->p.u64);
 	/* Only recorded: QEMU sets 0 before GET_VRING_BASE on stop, so a
 	 * reset here would lose the ring indices it is about to ask for. */
@@ -906,7 +986,8 @@ static int handle(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	uint32_t req = m->hdr.request;
 	const struct handler *h;
-	bool ack;
+	uint64_t reply_ack;
+	bool ack, need;
 	int r;
 
 	if (be->trace)
@@ -934,11 +1015,22 @@ static int handle(struct virtq_vu_backend *be, struct vu_msg *m)
 		return bad(be, m, "protocol feature %d was not negotiated",
 			   h->proto_bit);
 
-	ack = (m->hdr.flags & VU_FLAG_NEED_REPLY) &&
-	      (be->proto_acked & (1ull << VU_PROTOCOL_F_REPLY_ACK));
+	/*
+	 * A refusal is acknowledged when the frontend asked for an ack and
+	 * REPLY_ACK is agreed, or, for SET_PROTOCOL_FEATURES, is being
+	 * agreed by this very message (rust-vmm's frontend waits for it).
+	 */
+	need = m->hdr.flags & VU_FLAG_NEED_REPLY;
+	reply_ack = 1ull << VU_PROTOCOL_F_REPLY_ACK;
+	be->ack_wanted = need &&
+			 ((be->proto_acked & reply_ack) ||
+			  (req == VU_SET_PROTOCOL_FEATURES && (m->p.u64 & reply_ack)));
 	r = h->fn(be, m);
 	if (r < 0)
 		return r;
+	/* Success is acknowledged under the protocol features now agreed. */
+	ack = r == REFUSED ? be->ack_wanted :
+	      need && (be->proto_acked & reply_ack);
 	if (r != REPLIED) {
 		int rr = reconcile(be);
 

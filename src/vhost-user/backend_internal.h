@@ -87,6 +87,7 @@ struct virtq_vu_backend {
 	uint64_t proto;		/* offered protocol features */
 	uint64_t proto_acked;	/* SET_PROTOCOL_FEATURES */
 	uint8_t status;
+	bool ack_wanted;	/* the message being handled asked for an ack */
 
 	struct virtq_gmem *gm;
 	struct vu_map maps[VIRTQ_VU_MAX_MEM_SLOTS];
