@@ -29,12 +29,29 @@ extern "C" {
  * a struct virtq_device for the application's device model.
  *
  * Every message is validated (payload size for the request, fd count,
- * queue index, ring size, memory regions).  A bad message closes that
- * connection with one logged line naming the request and the fault; every
- * fd and mapping the connection held is released, and the backend is ready
- * to accept the next connection.  Nothing from the frontend can end the
- * process.  With VIRTQ_VU_TRACE set in the environment, every message
- * received is logged too (request, flags, size, fd count).
+ * queue index, ring size, memory regions).  A request the backend refuses
+ * (a well-formed message with a value out of range, a region it does not
+ * have, an fd it cannot use, memory it cannot map) changes nothing and,
+ * with REPLY_ACK negotiated and NEED_REPLY set, is answered with a
+ * non-zero ack while the connection stays up; a GET_CONFIG past the config
+ * space is answered with an empty payload (the spec's failure form).  A
+ * broken stream (bad header or version flags, a payload of the wrong size,
+ * the wrong number of fds, an unknown or unnegotiated request) or a
+ * refusal nobody asked an ack for closes that connection with one logged
+ * line naming the request and the fault; every fd and mapping the
+ * connection held is released, and the backend is ready to accept the
+ * next connection.  Nothing from the frontend can end the process.  With
+ * VIRTQ_VU_TRACE set in the environment, every message received is logged
+ * too (request, flags, size, fd count).
+ *
+ * Kick, call and err fds may be any pollable fd that is readable (kick)
+ * or writable (call, err): eventfds, pipe ends, sockets (checked with
+ * fstat / fcntl, /proc is not needed); the backend makes them
+ * non-blocking.  SET_VRING_KICK with the no-fd flag asks for polling: the
+ * runner then looks at the ring every millisecond, an own event loop sees
+ * kick fd -1 and must poll it itself.  Each time a ring starts, its call
+ * fd is signalled once (as soon as there is one): a completion the
+ * previous backend published but died before signalling is announced.
  *
  * Two ways to drive it:
  *
@@ -84,7 +101,15 @@ struct virtq_vu_backend_ops {
 	 * avail index (GET_VRING_BASE).  May be NULL.
 	 */
 	void (*queue_stop)(void *opaque, struct virtq_vu_queue *q);
-	/* Runner only: the kick fd fired (its counter already read). */
+	/*
+	 * Runner: the kick fd fired (its counter already read), or the ring
+	 * just started (chains may be waiting), or, for a polled ring, every
+	 * millisecond.  Own event loop: called from inside dispatch right
+	 * after queue_start when the ring's kick fd cannot be written to (a
+	 * pipe's read end) or there is none; otherwise the backend counts
+	 * one kick on the kick eventfd so that the application's loop looks
+	 * at a (re)started ring at once.  May be NULL.
+	 */
 	void (*queue_kick)(void *opaque, struct virtq_vu_queue *q);
 	/* Runner only: the fd given to virtq_vu_queue_set_event_fd fired. */
 	void (*queue_event)(void *opaque, struct virtq_vu_queue *q);
@@ -112,9 +137,15 @@ struct virtq_vu_backend_config {
 };
 
 /*
- * Create a backend (not listening yet).  Returns 0, or -EINVAL (cfg or
- * ops NULL, num_queues or max_queue_size or config_len out of range),
- * -ENOMEM, or -errno from eventfd().
+ * Create a backend (not listening yet).  Of the ring and transport
+ * feature bits (24..49) @cfg->features may hold only those the library
+ * implements: INDIRECT_DESC, EVENT_IDX, VERSION_1, ORDER_PLATFORM (and
+ * bit 30, added anyway); RING_PACKED, ACCESS_PLATFORM, IN_ORDER,
+ * NOTIFICATION_DATA and the rest are refused here rather than negotiated
+ * and then ignored.  Returns 0, or -EINVAL (cfg or ops NULL, num_queues
+ * or max_queue_size or config_len out of range), -EOPNOTSUPP (a ring or
+ * transport feature the library does not implement), -ENOMEM, or -errno
+ * from eventfd().
  */
 int virtq_vu_backend_create(struct virtq_vu_backend **out,
 			    const struct virtq_vu_backend_config *cfg);

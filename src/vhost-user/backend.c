@@ -44,6 +44,18 @@ static const uint64_t proto_offered =
 static const uint64_t ring_features =
 	VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
 
+/*
+ * Bits 24..49 belong to the rings and the transport (VIRTIO 1.x, 6
+ * "Reserved Feature Bits"): of those an application may offer only what
+ * this library implements.  ORDER_PLATFORM asks for nothing more than the
+ * ordering the device side always uses.
+ */
+#define TRANSPORT_FEATURES	(((1ull << 50) - 1) & ~((1ull << 24) - 1))
+static const uint64_t transport_implemented =
+	VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |
+	VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES) |
+	VIRTQ_FEATURE(VIRTQ_F_VERSION_1) | VIRTQ_FEATURE(VIRTQ_F_ORDER_PLATFORM);
+
 void __virtq_vu_log(struct virtq_vu_backend *be, const char *fmt, ...)
 {
 	char line[512];
@@ -142,6 +154,7 @@ static void queue_stop(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 	__virtq_vu_inflight_stop(q);
 	q->base = virtq_device_last_avail(q->dev);
 	q->running = false;
+	q->start_signal = false;
 	q->data = NULL;
 	q->event_fd = -1;
 }
@@ -150,6 +163,32 @@ static void stop_all(struct virtq_vu_backend *be)
 {
 	for (uint32_t i = 0; i < be->num_queues; i++)
 		queue_stop(be, &be->q[i]);
+}
+
+/* The once-per-start interrupt (queue_start), when there is a call fd. */
+static void start_signal(struct virtq_vu_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->start_signal && q->call_fd >= 0) {
+		(void)eventfd_write(q->call_fd, 1);
+		q->start_signal = false;
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
+/*
+ * Own event loop: chains made available while the ring was stopped had
+ * their kick go to the old kick fd (or none).  Make the ring look at
+ * once: count one kick on its kick eventfd, which the application's loop
+ * watches; a kick fd that cannot be written (a pipe's read end) or none
+ * (polling) gets queue_kick called here instead, when set.
+ */
+static void own_loop_look(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
+{
+	if (q->kick_fd >= 0 && eventfd_write(q->kick_fd, 1) == 0)
+		return;
+	if (be->ops->queue_kick)
+		be->ops->queue_kick(be->opaque, q);
 }
 
 static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
@@ -200,6 +239,7 @@ static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 		r = be->ops->queue_start(be->opaque, q);
 		if (r < 0) {
 			q->running = false;
+			__virtq_vu_inflight_stop(q);	/* the resubmission list */
 			__virtq_vu_log(be, "queue %u: the device could not start it (%s); closing the connection",
 				       q->index, strerror(-r));
 			return r;
@@ -211,11 +251,22 @@ static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 			if (be->ops->queue_stop)
 				be->ops->queue_stop(be->opaque, q);
 			q->running = false;
+			__virtq_vu_inflight_stop(q);
 			__virtq_vu_log(be, "queue %u: no thread (%s); closing the connection",
 				       q->index, strerror(-r));
 			return r;
 		}
+	} else {
+		own_loop_look(be, q);
 	}
+	/*
+	 * The ring was taken over (used->idx read back): the previous
+	 * server may have published completions and died before signalling
+	 * them.  One interrupt, spurious at worst, announces them (as
+	 * crosvm's vhost_user_reclaim reasons); sent when a call fd is there.
+	 */
+	q->start_signal = true;
+	start_signal(q);
 	return 0;
 }
 
@@ -722,6 +773,8 @@ static int h_set_vring_call_err(struct virtq_vu_backend *be, struct vu_msg *m)
 	close_fd(slot);
 	*slot = fd;
 	pthread_mutex_unlock(&q->lock);
+	if (q->running)
+		start_signal(q);	/* the start's interrupt, if still owed */
 	return 0;
 }
 
@@ -1204,6 +1257,8 @@ int virtq_vu_backend_create(struct virtq_vu_backend **out,
 	    !virtq_size_valid(maxq) || cfg->config_len > VIRTQ_VU_MAX_CONFIG ||
 	    (cfg->config_len && !cfg->config))
 		return -EINVAL;
+	if (cfg->features & TRANSPORT_FEATURES & ~transport_implemented)
+		return -EOPNOTSUPP;
 	be = calloc(1, sizeof(*be) + sizeof(be->q[0]) * cfg->num_queues);
 	if (!be)
 		return -ENOMEM;

@@ -43,6 +43,7 @@ struct virtq_vu_queue {
 
 	/* Running state. */
 	bool running;
+	bool start_signal;	/* the start's interrupt is still owed (q->lock) */
 	uint64_t features;
 	struct virtq_device *dev;	/* virtq_device_mem_size() bytes */
 	void *data;
