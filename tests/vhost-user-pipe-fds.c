@@ -23,9 +23,14 @@ static void *run_backend(void *be)
 	return NULL;
 }
 
-/* Hide /proc; true if it is hidden. */
+/* Hide /proc; true if it is hidden.  Not under ASan: its leak checker
+ * reads /proc at exit. */
 static bool hide_proc(void)
 {
+	const char *san = getenv("SAN");
+
+	if (san && !strcmp(san, "asan"))
+		return false;
 	if (unshare(CLONE_NEWNS) < 0)
 		return false;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
@@ -36,7 +41,7 @@ static bool hide_proc(void)
 }
 
 /* One request: kick by writing @kick_w, wait for a byte on @call_r. */
-static void request(struct tfe *fe, int kick_w, int call_r, int n)
+static void request(struct tfe *fe, int kick_w, int call_r, unsigned int n)
 {
 	struct tfe_queue *q = &fe->q[0];
 	char *out = tfe_alloc(fe, 16, 1), *in = tfe_alloc(fe, 16, 1);
@@ -46,14 +51,21 @@ static void request(struct tfe *fe, int kick_w, int call_r, int n)
 	void *tok;
 	uint32_t len;
 
-	snprintf(out, 8, "pipe%03d", n);
+	snprintf(out, 8, "pipe%03u", n % 1000);
 	CHECK_EQ(virtq_driver_add(q->drv, &o, 1, &i, 1, &tfe_token), 0);
 	(void)virtq_driver_kick_prepare(q->drv);
 	CHECK_EQ(write(kick_w, "k", 1), 1);
-	/* Interrupts are enabled: the completion is signalled. */
-	CHECK_EQ(poll(&p, 1, TFE_TIMEOUT_MS), 1);
-	CHECK(read(call_r, buf, sizeof(buf)) > 0);
-	CHECK_EQ(virtq_driver_get_used(q->drv, &tok, &len), 1);
+	/* Interrupts are enabled: the completion is signalled (a ring's
+	 * start signals once too, so a signal may come with nothing). */
+	for (;;) {
+		CHECK_EQ(poll(&p, 1, TFE_TIMEOUT_MS), 1);
+		CHECK(read(call_r, buf, sizeof(buf)) > 0);
+		int r = virtq_driver_get_used(q->drv, &tok, &len);
+
+		CHECK(r >= 0);
+		if (r == 1)
+			break;
+	}
 	CHECK(tok == &tfe_token);
 	CHECK_EQ(len, 8);
 	CHECK(!memcmp(in, out, 8));
@@ -89,13 +101,13 @@ int main(void)
 	CHECK_EQ(pipe2(call, O_CLOEXEC), 0);
 	TFE_OK(tfe_acked(&fe, VU_SET_VRING_CALL, &v, 8, &call[1], 1));
 	TFE_OK(tfe_acked(&fe, VU_SET_VRING_KICK, &v, 8, &kick[0], 1));
-	for (int n = 0; n < 10; n++)
+	for (unsigned int n = 0; n < 10; n++)
 		request(&fe, kick[1], call[0], n);
 
 	/* A socketpair end as the kick fd. */
 	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	TFE_OK(tfe_acked(&fe, VU_SET_VRING_KICK, &v, 8, &sv[0], 1));
-	for (int n = 10; n < 20; n++)
+	for (unsigned int n = 10; n < 20; n++)
 		request(&fe, sv[1], call[0], n);
 
 	tfe_close(&fe);

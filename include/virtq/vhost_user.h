@@ -193,8 +193,19 @@ int virtq_vu_backend_conn_fd(const struct virtq_vu_backend *be);
  * (rings stopped, memory unmapped, fds closed), and the return value says
  * why: -ECONNRESET (the frontend closed it), -EPROTO (a malformed or
  * unsupported message; the reason was logged), -ETIMEDOUT (a message
- * arrived incomplete), -ENOTCONN (no connection), or -errno from the
- * socket or from setting up a ring (also logged).
+ * arrived incomplete), -EFAULT (the frontend shrank memory it shared and
+ * an access faulted: see below), -ENOTCONN (no connection), or -errno
+ * from the socket or from setting up a ring (also logged).
+ *
+ * Memory the frontend shares (memory table, inflight region) is sealed
+ * against shrinking when it is a memfd that allows sealing (F_SEAL_SHRINK
+ * is added at map time).  Memory that cannot be sealed is guarded by a
+ * process-wide SIGBUS handler the backend installs (chained to the one
+ * before it): an access past the end of a shrunk file, in any thread, gets
+ * scratch memory in place of the whole mapping, and the connection is
+ * shut down and torn down by the control thread.  An application that
+ * installs its own SIGBUS handler after creating a backend must chain to
+ * the previous one.
  */
 int virtq_vu_backend_dispatch(struct virtq_vu_backend *be);
 

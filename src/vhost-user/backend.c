@@ -304,14 +304,34 @@ static void queue_reset(struct virtq_vu_queue *q)
 /* ------------------------------------------------------------------ */
 /* Memory table.                                                       */
 
+static void unmap_one(struct vu_map *mp)
+{
+	__virtq_vu_fault_unregister(mp->fault_slot);
+	munmap(mp->base, mp->len);
+}
+
 static void unmap_all(struct virtq_vu_backend *be)
 {
 	for (unsigned int i = 0; i < be->nmaps; i++)
-		munmap(be->maps[i].base, be->maps[i].len);
+		unmap_one(&be->maps[i]);
 	be->nmaps = 0;
 	if (be->gm)
 		virtq_gmem_destroy(be->gm);
 	be->gm = NULL;
+}
+
+/*
+ * Seal a memfd against shrinking if it allows sealing and is not sealed
+ * yet (QEMU's memory-backend-memfd seals by default; seal=off and other
+ * frontends may not).  Other fds (hugetlbfs or tmpfs files) cannot be
+ * sealed: a shrink there is survived (fault.c).
+ */
+static void seal_shrink(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals >= 0 && !(seals & (F_SEAL_SHRINK | F_SEAL_SEAL)))
+		(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
 }
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -333,6 +353,7 @@ static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
 	uint64_t ua = reg->userspace_addr, off = reg->mmap_offset;
 	struct stat st;
 	void *p;
+	int slot;
 
 	if (!size)
 		return refuse(be, m, "region at guest 0x%llx has size 0",
@@ -351,6 +372,9 @@ static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
 				   (unsigned long long)ua,
 				   (unsigned long long)others[i].uaddr);
 	}
+	/* A memfd that allows it is sealed against shrinking before its
+	 * size is checked: the frontend cannot pull the pages away later. */
+	seal_shrink(fd);
 	if (fstat(fd, &st) < 0)
 		return refuse(be, m, "fstat on the region's fd: %s", strerror(errno));
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < off + size)
@@ -365,8 +389,15 @@ static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
 	if (p == MAP_FAILED)
 		return refuse(be, m, "cannot map region at guest 0x%llx: %s",
 			   (unsigned long long)gpa, strerror(errno));
+	slot = __virtq_vu_fault_register(p, delta + size, be->conn_fd, &be->faulted);
+	if (slot < 0) {
+		munmap(p, delta + size);
+		return refuse(be, m, "region at guest 0x%llx: cannot guard the mapping (%s)",
+			      (unsigned long long)gpa, strerror(-slot));
+	}
 	*out = (struct vu_map){ .base = p, .len = delta + size, .delta = delta,
-				.gpa = gpa, .size = size, .uaddr = ua };
+				.gpa = gpa, .size = size, .uaddr = ua,
+				.fault_slot = slot };
 	return 0;
 }
 
@@ -421,7 +452,7 @@ static int h_set_mem_table(struct virtq_vu_backend *be, struct vu_msg *m)
 	return 0;
 err:
 	while (done--)
-		munmap(maps[done].base, maps[done].len);
+		unmap_one(&maps[done]);
 	virtq_gmem_destroy(gm);
 	return r;
 }
@@ -444,7 +475,7 @@ static int h_add_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 	stop_all(be);
 	r = gmem_add_map(be->gm, &mp);
 	if (r < 0) {
-		munmap(mp.base, mp.len);
+		unmap_one(&mp);
 		return refuse(be, m, "region rejected by the map (%s)", strerror(-r));
 	}
 	be->maps[be->nmaps++] = mp;
@@ -464,7 +495,7 @@ static int h_rem_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 			continue;
 		stop_all(be);
 		virtq_gmem_remove(be->gm, mp->gpa, mp->size);
-		munmap(mp->base, mp->len);
+		unmap_one(mp);
 		*mp = be->maps[--be->nmaps];
 		return 0;
 	}
@@ -487,7 +518,8 @@ static int reply(struct virtq_vu_backend *be, const struct vu_msg *req,
 	out.hdr.request = req->hdr.request;
 	out.hdr.flags = VU_VERSION | VU_FLAG_REPLY;
 	out.hdr.size = size;
-	memcpy(&out.p, payload, size);
+	if (size)
+		memcpy(&out.p, payload, size);
 	r = __virtq_vu_send(be->conn_fd, &out, fds, nfds);
 	if (r < 0) {
 		__virtq_vu_log(be, "%s: cannot send the reply (%s); closing the connection",
@@ -891,10 +923,33 @@ static void inflight_unmap(struct virtq_vu_backend *be)
 {
 	/* Running rings write into the region. */
 	stop_all(be);
-	if (be->inflight)
+	if (be->inflight) {
+		__virtq_vu_fault_unregister(be->inflight_slot);
 		munmap(be->inflight, be->inflight_len);
+	}
 	be->inflight = NULL;
 	be->inflight_len = 0;
+	be->inflight_slot = -1;
+}
+
+/* Take a mapped inflight region (guarded against a shrinking fd). */
+static int inflight_adopt(struct virtq_vu_backend *be, struct vu_msg *m,
+			  void *p, size_t len)
+{
+	const struct vu_inflight *in = &m->p.inflight;
+	int slot = __virtq_vu_fault_register(p, len, be->conn_fd, &be->faulted);
+
+	if (slot < 0) {
+		munmap(p, len);
+		return slot;
+	}
+	inflight_unmap(be);
+	be->inflight = p;
+	be->inflight_len = len;
+	be->inflight_slot = slot;
+	be->inflight_nq = in->num_queues;
+	be->inflight_qsize = in->queue_size;
+	return 0;
 }
 
 static int h_get_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
@@ -908,11 +963,13 @@ static int h_get_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	if (r < 0)
 		return r;
 	len = __virtq_vu_inflight_queue_size(in->queue_size) * in->num_queues;
-	fd = memfd_create("virtq-inflight", MFD_CLOEXEC);
+	fd = memfd_create("virtq-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return bad(be, m, "memfd_create: %s", strerror(errno));
-	if (ftruncate(fd, (off_t)len) < 0) {
-		r = bad(be, m, "ftruncate: %s", strerror(errno));
+	/* The frontend gets the fd: it may neither shrink nor grow it. */
+	if (ftruncate(fd, (off_t)len) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		r = bad(be, m, "ftruncate / seal: %s", strerror(errno));
 		goto out;
 	}
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -920,11 +977,11 @@ static int h_get_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 		r = bad(be, m, "mmap: %s", strerror(errno));
 		goto out;
 	}
-	inflight_unmap(be);
-	be->inflight = p;
-	be->inflight_len = len;
-	be->inflight_nq = in->num_queues;
-	be->inflight_qsize = in->queue_size;
+	r = inflight_adopt(be, m, p, len);
+	if (r < 0) {
+		r = bad(be, m, "cannot guard the mapping: %s", strerror(-r));
+		goto out;
+	}
 	in->mmap_size = len;
 	in->mmap_offset = 0;
 	r = reply(be, m, in, sizeof(*in), &fd, 1);
@@ -952,6 +1009,7 @@ static int h_set_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	if (in->mmap_offset & 4095 || in->mmap_offset > (uint64_t)SIZE_MAX / 2)
 		return refuse(be, m, "offset 0x%llx is not page aligned",
 			   (unsigned long long)in->mmap_offset);
+	seal_shrink(m->fds[0]);
 	if (fstat(m->fds[0], &st) < 0)
 		return refuse(be, m, "fstat: %s", strerror(errno));
 	if (S_ISREG(st.st_mode) &&
@@ -964,11 +1022,9 @@ static int h_set_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 		 m->fds[0], (off_t)in->mmap_offset);
 	if (p == MAP_FAILED)
 		return refuse(be, m, "mmap: %s", strerror(errno));
-	inflight_unmap(be);
-	be->inflight = p;
-	be->inflight_len = in->mmap_size;
-	be->inflight_nq = in->num_queues;
-	be->inflight_qsize = in->queue_size;
+	r = inflight_adopt(be, m, p, in->mmap_size);
+	if (r < 0)
+		return refuse(be, m, "cannot guard the mapping: %s", strerror(-r));
 	return 0;
 }
 
@@ -1109,6 +1165,7 @@ void virtq_vu_backend_disconnect(struct virtq_vu_backend *be)
 	unmap_all(be);
 	inflight_unmap(be);
 	close_fd(&be->conn_fd);
+	atomic_store_explicit(&be->faulted, 0, memory_order_relaxed);
 	be->acked = 0;
 	be->proto_acked = 0;
 	be->status = 0;
@@ -1122,6 +1179,10 @@ int virtq_vu_backend_dispatch(struct virtq_vu_backend *be)
 
 	if (be->conn_fd < 0)
 		return -ENOTCONN;
+	if (atomic_load_explicit(&be->faulted, memory_order_acquire)) {
+		r = -EFAULT;
+		goto faulted;
+	}
 	while (poll(&pfd, 1, -1) < 0)
 		if (errno != EINTR) {
 			r = -errno;
@@ -1129,6 +1190,10 @@ int virtq_vu_backend_dispatch(struct virtq_vu_backend *be)
 		}
 	memset(&m.hdr, 0, sizeof(m.hdr));
 	r = __virtq_vu_recv(be->conn_fd, &m, MSG_TIMEOUT_MS);
+	if (r < 0 && atomic_load_explicit(&be->faulted, memory_order_acquire)) {
+		r = -EFAULT;
+		goto faulted;
+	}
 	if (r == -ECONNRESET && !m.hdr.request) {
 		__virtq_vu_log(be, "the frontend closed the connection");
 		goto gone;
@@ -1144,9 +1209,15 @@ int virtq_vu_backend_dispatch(struct virtq_vu_backend *be)
 	}
 	r = handle(be, &m);
 	__virtq_vu_msg_close_fds(&m);
+	if (atomic_load_explicit(&be->faulted, memory_order_acquire)) {
+		r = -EFAULT;
+		goto faulted;
+	}
 	if (r < 0)
 		goto gone;
 	return 0;
+faulted:
+	__virtq_vu_log(be, "the frontend shrank memory it shared (an access faulted; scratch memory took its place); closing the connection");
 gone:
 	virtq_vu_backend_disconnect(be);
 	return r;
@@ -1281,6 +1352,7 @@ int virtq_vu_backend_create(struct virtq_vu_backend **out,
 	pthread_mutex_init(&be->config_lock, NULL);
 	be->listen_fd = -1;
 	be->conn_fd = -1;
+	be->inflight_slot = -1;
 	be->features = cfg->features | VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES);
 	be->proto = proto_offered;
 	if (!cfg->config_len)

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ struct vu_map {
 	size_t len;		/* mapped bytes (delta + size) */
 	uint64_t delta;		/* mmap_offset within its page: region start */
 	uint64_t gpa, size, uaddr;
+	int fault_slot;		/* fault.c registration */
 };
 
 struct virtq_vu_queue {
@@ -89,6 +91,7 @@ struct virtq_vu_backend {
 	uint64_t proto_acked;	/* SET_PROTOCOL_FEATURES */
 	uint8_t status;
 	bool ack_wanted;	/* the message being handled asked for an ack */
+	atomic_int faulted;	/* fault.c: shared memory shrank under us */
 
 	struct virtq_gmem *gm;
 	struct vu_map maps[VIRTQ_VU_MAX_MEM_SLOTS];
@@ -96,6 +99,7 @@ struct virtq_vu_backend {
 
 	void *inflight;		/* GET/SET_INFLIGHT_FD region */
 	size_t inflight_len;
+	int inflight_slot;	/* fault.c registration */
 	uint32_t inflight_nq;	/* queues in it */
 	uint32_t inflight_qsize; /* queue size it was laid out for */
 
@@ -114,6 +118,16 @@ void __virtq_vu_log(struct virtq_vu_backend *be, const char *fmt, ...);
 int __virtq_vu_inflight_start(struct virtq_vu_queue *q);
 void __virtq_vu_inflight_stop(struct virtq_vu_queue *q);
 size_t __virtq_vu_inflight_queue_size(uint32_t queue_size);
+
+/*
+ * fault.c: register a mapping of frontend memory, so that a SIGBUS in it
+ * (the frontend shrank the file) replaces it with scratch memory, sets
+ * *@flag and shuts @sock down instead of ending the process.  Returns the
+ * slot (>= 0), or -ENOSPC (too many mappings in this process), or -errno
+ * from sigaction.  Unregister before munmap.
+ */
+int __virtq_vu_fault_register(void *start, size_t len, int sock, atomic_int *flag);
+void __virtq_vu_fault_unregister(int slot);
 
 /* Runner hooks used by backend.c when be->runner is set. */
 int __virtq_vu_queue_thread_start(struct virtq_vu_queue *q);
