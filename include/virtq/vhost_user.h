@@ -76,7 +76,7 @@ extern "C" {
  */
 
 #define VIRTQ_VU_MAX_QUEUES	64	/* per backend */
-#define VIRTQ_VU_MAX_MEM_SLOTS	64	/* regions in one memory table */
+#define VIRTQ_VU_MAX_MEM_SLOTS	509	/* regions in one memory table (as libvhost-user, rust-vmm) */
 #define VIRTQ_VU_MAX_CONFIG	256	/* device config space bytes */
 
 /* vhost-user's own feature bit (30), added by the backend to its offer. */

@@ -154,6 +154,7 @@ static void queue_stop(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 	__virtq_vu_inflight_stop(q);
 	q->base = virtq_device_last_avail(q->dev);
 	q->running = false;
+	q->paused = false;
 	q->start_signal = false;
 	q->data = NULL;
 	q->event_fd = -1;
@@ -312,6 +313,9 @@ static void unmap_one(struct vu_map *mp)
 
 static void unmap_all(struct virtq_vu_backend *be)
 {
+	for (unsigned int i = 0; i < be->nretired; i++)
+		munmap(be->retired[i].base, be->retired[i].len);
+	be->nretired = 0;
 	for (unsigned int i = 0; i < be->nmaps; i++)
 		unmap_one(&be->maps[i]);
 	be->nmaps = 0;
@@ -332,6 +336,17 @@ static void seal_shrink(int fd)
 
 	if (seals >= 0 && !(seals & (F_SEAL_SHRINK | F_SEAL_SEAL)))
 		(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+}
+
+/* The fd's mapping granule: the huge page size on hugetlbfs. */
+static uint64_t fd_page_size(const struct stat *st)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t b = (uint64_t)st->st_blksize;
+
+	if (b > page && b <= (1ull << 30) && !(b & (b - 1)))
+		return b;
+	return page;
 }
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -381,21 +396,33 @@ static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
 		return refuse(be, m, "region at guest 0x%llx: offset 0x%llx + size 0x%llx is past the end of its file (0x%llx bytes)",
 			   (unsigned long long)gpa, (unsigned long long)off,
 			   (unsigned long long)size, (unsigned long long)st.st_size);
-	/* Map from the page holding @off, not from 0: only what is used. */
-	uint64_t delta = off & (uint64_t)(sysconf(_SC_PAGESIZE) - 1);
+	/*
+	 * Map from the page holding @off, not from 0: only what is used.
+	 * "Page" is the fd's: a hugetlbfs file maps only at offsets (and in
+	 * lengths) of its huge page size, which fstat gives as st_blksize.
+	 * MAP_NORESERVE: guest RAM is the frontend's to account for; and
+	 * MADV_DONTDUMP keeps it out of a core dump of this process.
+	 */
+	uint64_t align = fd_page_size(&st);
+	uint64_t delta = off & (align - 1);
+	size_t len = (size_t)virtq_align_up(delta + size, align);
 
-	p = mmap(NULL, delta + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		 (off_t)(off - delta));
+	if (len < delta + size)
+		return refuse(be, m, "region at guest 0x%llx size 0x%llx overflows",
+			      (unsigned long long)gpa, (unsigned long long)size);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		 fd, (off_t)(off - delta));
 	if (p == MAP_FAILED)
 		return refuse(be, m, "cannot map region at guest 0x%llx: %s",
 			   (unsigned long long)gpa, strerror(errno));
-	slot = __virtq_vu_fault_register(p, delta + size, be->conn_fd, &be->faulted);
+	(void)madvise(p, len, MADV_DONTDUMP);
+	slot = __virtq_vu_fault_register(p, len, be->conn_fd, &be->faulted);
 	if (slot < 0) {
-		munmap(p, delta + size);
+		munmap(p, len);
 		return refuse(be, m, "region at guest 0x%llx: cannot guard the mapping (%s)",
 			      (unsigned long long)gpa, strerror(-slot));
 	}
-	*out = (struct vu_map){ .base = p, .len = delta + size, .delta = delta,
+	*out = (struct vu_map){ .base = p, .len = len, .delta = delta,
 				.gpa = gpa, .size = size, .uaddr = ua,
 				.fault_slot = slot };
 	return 0;
@@ -457,6 +484,66 @@ err:
 	return r;
 }
 
+/*
+ * Memory hotplug (ADD_MEM_REG / REM_MEM_REG) must not wait for slow I/O:
+ * QEMU waits for the ack.  With the runner, rings keep their requests in
+ * flight: each running ring's thread is paused (joined between two
+ * callbacks), the map changes, the ring is re-pointed at it (save +
+ * restore: the device side's cached region goes) and its thread resumes.
+ * Without the runner the library cannot pause the application's threads:
+ * rings stop (queue_stop) and restart.
+ */
+static void pause_rings(struct virtq_vu_backend *be)
+{
+	if (!be->runner) {
+		stop_all(be);
+		return;
+	}
+	for (uint32_t i = 0; i < be->num_queues; i++) {
+		struct virtq_vu_queue *q = &be->q[i];
+
+		if (q->running && q->has_thread) {
+			__virtq_vu_queue_thread_stop(q);
+			q->paused = true;
+		}
+	}
+}
+
+static int resume_rings(struct virtq_vu_backend *be)
+{
+	for (uint32_t i = 0; i < be->num_queues; i++) {
+		struct virtq_vu_queue *q = &be->q[i];
+		struct virtq_device_state st;
+		int r;
+
+		if (!q->paused)
+			continue;
+		q->paused = false;
+		if (!q->running)
+			continue;	/* stopped meanwhile (retire_map) */
+		(void)virtq_device_save(q->dev, &st);
+		if (virtq_device_restore(q->dev, virtq_device_mem_size(), &st, be->gm) < 0)
+			__virtq_vu_log(be, "queue %u: the ring no longer fits the memory table; queue broken",
+				       q->index);
+		r = __virtq_vu_queue_thread_start(q);
+		if (r < 0) {
+			__virtq_vu_log(be, "queue %u: no thread (%s); closing the connection",
+				       q->index, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Does a ring area of @q lie in [ua, ua + len) (user addresses)? */
+static bool ring_in(const struct virtq_vu_queue *q, uint64_t ua, uint64_t len)
+{
+	return q->has_addr && q->num &&
+	       (ranges_overlap(q->desc_ua, virtq_desc_size(q->num), ua, len) ||
+		ranges_overlap(q->avail_ua, virtq_avail_size(q->num), ua, len) ||
+		ranges_overlap(q->used_ua, virtq_used_size(q->num), ua, len));
+}
+
 static int h_add_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	const struct vu_mem_region *reg = &m->p.mem_single.region;
@@ -471,15 +558,38 @@ static int h_add_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 	r = map_region(be, m, reg, m->fds[0], be->maps, be->nmaps, &mp);
 	if (r)
 		return r;
-	/* Rings stop while the map changes under them. */
-	stop_all(be);
+	pause_rings(be);
 	r = gmem_add_map(be->gm, &mp);
 	if (r < 0) {
 		unmap_one(&mp);
-		return refuse(be, m, "region rejected by the map (%s)", strerror(-r));
+		r = refuse(be, m, "region rejected by the map (%s)", strerror(-r));
+	} else {
+		be->maps[be->nmaps++] = mp;
 	}
-	be->maps[be->nmaps++] = mp;
-	return 0;
+	return resume_rings(be) < 0 ? -EAGAIN : r;
+}
+
+/*
+ * A removed region may still hold buffers of requests in flight on rings
+ * that keep running: its mapping is replaced by scratch anonymous memory
+ * (the guest's pages are let go at once, late writes land nowhere) and
+ * unmapped for good when the memory table goes.
+ */
+static void retire_map(struct virtq_vu_backend *be, struct vu_map *mp)
+{
+	__virtq_vu_fault_unregister(mp->fault_slot);
+	if (be->nretired == VU_MAX_RETIRED ||
+	    mmap(mp->base, mp->len, PROT_READ | PROT_WRITE,
+		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0) == MAP_FAILED) {
+		/* No room to keep it: drain everything, then unmap. */
+		stop_all(be);
+		munmap(mp->base, mp->len);
+		return;
+	}
+	be->retired[be->nretired].base = mp->base;
+	be->retired[be->nretired].len = mp->len;
+	be->nretired++;
 }
 
 static int h_rem_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
@@ -493,11 +603,16 @@ static int h_rem_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 		    mp->size != reg->memory_size ||
 		    mp->uaddr != reg->userspace_addr)
 			continue;
-		stop_all(be);
+		/* Rings in the region stop for good (until a table holds
+		 * them again); the others only pause. */
+		for (uint32_t k = 0; k < be->num_queues; k++)
+			if (ring_in(&be->q[k], mp->uaddr, mp->size))
+				queue_stop(be, &be->q[k]);
+		pause_rings(be);
 		virtq_gmem_remove(be->gm, mp->gpa, mp->size);
-		unmap_one(mp);
+		retire_map(be, mp);
 		*mp = be->maps[--be->nmaps];
-		return 0;
+		return resume_rings(be) < 0 ? -EAGAIN : 0;
 	}
 	return refuse(be, m, "no region at guest 0x%llx size 0x%llx user 0x%llx",
 		   (unsigned long long)reg->guest_phys_addr,

@@ -21,6 +21,8 @@
 #include "virtq/vhost_user.h"
 #include "vhost-user/msg.h"
 
+#define VU_MAX_RETIRED 64
+
 struct vu_map {
 	void *base;		/* mmap() result */
 	size_t len;		/* mapped bytes (delta + size) */
@@ -45,6 +47,7 @@ struct virtq_vu_queue {
 
 	/* Running state. */
 	bool running;
+	bool paused;		/* runner thread joined for a map change */
 	bool start_signal;	/* the start's interrupt is still owed (q->lock) */
 	uint64_t features;
 	struct virtq_device *dev;	/* virtq_device_mem_size() bytes */
@@ -96,6 +99,9 @@ struct virtq_vu_backend {
 	struct virtq_gmem *gm;
 	struct vu_map maps[VIRTQ_VU_MAX_MEM_SLOTS];
 	unsigned int nmaps;
+	/* Removed regions, scratch memory until the table goes (hotplug). */
+	struct { void *base; size_t len; } retired[VU_MAX_RETIRED];
+	unsigned int nretired;
 
 	void *inflight;		/* GET/SET_INFLIGHT_FD region */
 	size_t inflight_len;
