@@ -44,6 +44,10 @@ struct vqd {
 	uint32_t num;
 	bool event_idx;
 	bool indirect_ok;
+	/* Dirty log (virtq_device_set_log); d->logging says it is set. */
+	uint8_t *log;
+	uint64_t log_len;		/* bytes of bitmap */
+	uint64_t log_used_gpa;		/* where used-area writes are logged */
 
 	/* Hot state: only the thread serving the queue touches it. */
 	alignas(CACHELINE) uint16_t last_avail;	/* next avail entry to pop */
@@ -59,6 +63,7 @@ struct vqd {
 	bool irq_rearm;			/* next need_interrupt with news: yes */
 	bool notify_enabled;
 	bool broken;
+	bool logging;			/* dirty log set: push/flush mark pages */
 	uint32_t inflight;		/* popped (head < num), not yet pushed */
 
 	/*
@@ -201,6 +206,10 @@ static int read_avail_idx(struct vqd *d)
 	return n;
 }
 
+static void log_used_area(const struct vqd *d, uint64_t off, uint64_t len);
+static void log_push(struct vqd *d, uint16_t head, uint32_t len);
+static void log_flush(const struct vqd *d, uint16_t from, uint16_t n);
+
 /*
  * With EVENT_IDX and kicks wanted, ask for a kick at the next entry we
  * will consume.  F1: the store must be ordered before the following load
@@ -216,6 +225,8 @@ static void set_avail_event(struct vqd *d, uint16_t v)
 	virtq_store_relaxed(d->avail_event, virtq_cpu_to_le16(v));
 	d->avail_event_val = v;
 	d->avail_event_known = true;
+	if (d->logging)
+		log_used_area(d, 4 + 8 * (uint64_t)d->num, 2);
 	virtq_mb();	/* F1: pairs with the driver's fence in kick_prepare */
 }
 
@@ -537,6 +548,8 @@ int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
 	e = &d->used->ring[d->next_used & (d->num - 1)];
 	e->id = virtq_cpu_to_le32(head);
 	e->len = virtq_cpu_to_le32(len);
+	if (d->logging)
+		log_push(d, head, len);
 	d->next_used++;
 	d->inflight--;
 	return 0;
@@ -555,6 +568,8 @@ int virtq_device_flush(struct virtq_device *vq)
 	/* P2: pairs with the driver's acquire load of used->idx; the used
 	 * elements and the data we wrote into its buffers go with it. */
 	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(d->next_used));
+	if (d->logging)
+		log_flush(d, d->published_used, n);
 	d->published_used = d->next_used;
 	return n;
 }
@@ -598,6 +613,8 @@ static void set_used_flags(struct vqd *d, uint16_t flags)
 	if (d->used_flags_known && d->used_flags == flags)
 		return;
 	virtq_store_relaxed(&d->used->flags, virtq_cpu_to_le16(flags));
+	if (d->logging)
+		log_used_area(d, 0, 2);
 	d->used_flags = flags;
 	d->used_flags_known = true;
 }
@@ -786,5 +803,125 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 	reset_shadows(d);
 	d->signalled_valid = flags & STATE_SIGNALLED_VALID;
 	d->broken = flags & STATE_BROKEN;
+	return 0;
+}
+
+/* ---- dirty logging (live migration) ----------------------------------- */
+
+/*
+ * Everything here runs only while a log is set (d->logging): push, flush
+ * and the two used-area field stores test that one flag and call in.
+ */
+
+/* Mark the pages of [gpa, gpa + len); pages past the bitmap are skipped. */
+static void log_range(const struct vqd *d, uint64_t gpa, uint64_t len)
+{
+	uint64_t first, last, pages = d->log_len * 8;
+
+	if (!len)
+		return;
+	first = gpa / VIRTQ_LOG_PAGE;
+	last = (len - 1 > UINT64_MAX - gpa ? UINT64_MAX : gpa + len - 1) /
+	       VIRTQ_LOG_PAGE;
+	if (first >= pages)
+		return;
+	if (last >= pages)
+		last = pages - 1;
+	for (uint64_t p = first; p <= last;) {
+		uint8_t bits;
+
+		if (p % 8 == 0 && last - p >= 7) {
+			bits = 0xff;		/* a whole byte of pages */
+			p += 8;
+		} else {
+			bits = (uint8_t)(1u << (p % 8));
+			p++;
+		}
+		/* Atomic OR: the frontend clears bits while we set them,
+		 * and other queues' threads set bits in the same bytes. */
+		__atomic_fetch_or(&d->log[(p - 1) / 8], bits, __ATOMIC_RELAXED);
+	}
+}
+
+static void log_used_area(const struct vqd *d, uint64_t off, uint64_t len)
+{
+	if (d->log_used_gpa != VIRTQ_DEVICE_NO_USED_LOG)
+		log_range(d, d->log_used_gpa + off, len);
+}
+
+/* Used entries [from, from + n) and used->idx, just published. */
+static void log_flush(const struct vqd *d, uint16_t from, uint16_t n)
+{
+	uint32_t slot = from & (d->num - 1), first = n;
+
+	if (slot + first > d->num)
+		first = d->num - slot;	/* the batch wraps the ring */
+	log_used_area(d, 4 + 8 * (uint64_t)slot, 8 * (uint64_t)first);
+	if (first < n)
+		log_used_area(d, 4, 8 * (uint64_t)(n - first));
+	log_used_area(d, 2, 2);	/* used->idx */
+}
+
+/*
+ * The device wrote @len bytes into the writable buffers of the chain at
+ * @head: walk it again (as pop did, each descriptor read once) and mark
+ * those bytes.  A chain the driver rewrote since pop is logged as far as
+ * it still walks: its own memory, its own loss.
+ */
+static void log_push(struct vqd *d, uint16_t head, uint32_t len)
+{
+	struct table t = { .host = d->desc, .gpa = d->desc_addr, .len = d->num };
+	uint32_t i = head, count = 0;
+	bool in_indirect = false;
+	struct dcopy dc;
+
+	while (len) {
+		if (i >= t.len || ++count > t.len || read_desc(d, &t, i, &dc))
+			return;
+		if (dc.flags & VIRTQ_DESC_F_INDIRECT) {
+			void *p;
+
+			if (in_indirect || !d->indirect_ok || !dc.len ||
+			    dc.len % sizeof(struct virtq_desc) ||
+			    dc.len / sizeof(struct virtq_desc) > VIRTQ_MAX_SIZE)
+				return;
+			t.len = dc.len / sizeof(struct virtq_desc);
+			t.gpa = dc.addr;
+			p = __virtq_gmem_ptr(d->gmem, dc.addr, dc.len);
+			if (p && !((uintptr_t)p & 15))
+				t.host = p;
+			else if (!p && __virtq_gmem_check(d->gmem, dc.addr, dc.len))
+				return;
+			else
+				t.host = NULL;
+			in_indirect = true;
+			i = 0;
+			count = 0;
+			continue;
+		}
+		if (dc.flags & VIRTQ_DESC_F_WRITE) {
+			uint32_t n = dc.len < len ? dc.len : len;
+
+			log_range(d, dc.addr, n);
+			len -= n;
+		}
+		if (!(dc.flags & VIRTQ_DESC_F_NEXT))
+			return;
+		i = dc.next;
+	}
+}
+
+int virtq_device_set_log(struct virtq_device *vq, uint8_t *bitmap,
+			 uint64_t bitmap_len, uint64_t used_log_gpa)
+{
+	struct vqd *d;
+
+	if (!vq)
+		return -EINVAL;
+	d = D(vq);
+	d->log = bitmap;
+	d->log_len = bitmap ? bitmap_len : 0;
+	d->log_used_gpa = used_log_gpa;
+	d->logging = bitmap && bitmap_len;
 	return 0;
 }

@@ -282,7 +282,7 @@ static void b_unsupported(struct tfe *fe)
 {
 	uint64_t v = 0;
 
-	(void)tfe_send(fe, VU_SET_LOG_BASE, 0, &v, 8, NULL, 0);
+	(void)tfe_send(fe, VU_SET_VRING_ENDIAN, 0, &v, 8, NULL, 0);
 }
 
 static void b_stray_fd(struct tfe *fe)
@@ -437,7 +437,7 @@ static const struct bad_case cases[] = {
 	{ "SET_VRING_ADDR past the end of memory", P_NEG, "outside the memory table", b_addr_straddles },
 	{ "SET_VRING_ADDR of 32 bytes", P_NEG, "SET_VRING_ADDR: payload", b_addr_size },
 	{ "unknown request 200", P_NEG, "unknown request 200", b_unknown },
-	{ "SET_LOG_BASE (unsupported)", P_NEG, "SET_LOG_BASE: not supported", b_unsupported },
+	{ "SET_VRING_ENDIAN (unsupported)", P_NEG, "SET_VRING_ENDIAN: not supported", b_unsupported },
 	{ "GET_QUEUE_NUM with an fd", P_NEG, "GET_QUEUE_NUM: carries 1 fds", b_stray_fd },
 	{ "SET_VRING_KICK with a memfd", P_NEG, "not an eventfd", b_kick_not_eventfd },
 	{ "SET_VRING_CALL no-fd flag with an fd", P_NEG, "SET_VRING_CALL", b_call_nofd_with_fd },

@@ -224,6 +224,30 @@ bool virtq_device_is_broken(const struct virtq_device *vq);
 int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail);
 
 /*
+ * Dirty-page logging, for live migration (vhost-user VHOST_F_LOG_ALL):
+ * while a log is set, every guest page the device side writes is marked
+ * in @bitmap with an atomic OR, bit (n % 8) of byte n / 8 for guest page n
+ * of VIRTQ_LOG_PAGE bytes:
+ *   - push: the chain's device-writable buffers, up to the pushed length
+ *     (the chain is walked again, as pop walked it; a chain the driver
+ *     rewrote meanwhile is logged as far as it still walks);
+ *   - flush: the used entries published and used->idx;
+ *   - the stores of avail_event and used->flags;
+ * the used-area writes at @used_log_gpa + their offset in the used area
+ * (vhost's log_guest_addr; VIRTQ_DEVICE_NO_USED_LOG: not logged).  Pages
+ * past @bitmap_len * 8 are not marked.  @bitmap NULL (or @bitmap_len 0)
+ * turns logging off; so do init and restore (reclaim keeps the log).
+ * Call it while the queue is
+ * not being served (from the thread that serves it, or with that thread
+ * stopped).  Logging off costs one predictable branch in push and flush.
+ * Returns 0, or -EINVAL (vq NULL).
+ */
+#define VIRTQ_LOG_PAGE 4096u
+#define VIRTQ_DEVICE_NO_USED_LOG UINT64_MAX
+int virtq_device_set_log(struct virtq_device *vq, uint8_t *bitmap,
+			 uint64_t bitmap_len, uint64_t used_log_gpa);
+
+/*
  * Saved queue state: versioned, fixed little-endian layout, so it can be
  * written to a file and restored by another build or host.
  */

@@ -33,6 +33,7 @@
 
 static const uint64_t proto_offered =
 	(1ull << VU_PROTOCOL_F_MQ) |
+	(1ull << VU_PROTOCOL_F_LOG_SHMFD) |
 	(1ull << VU_PROTOCOL_F_REPLY_ACK) |
 	(1ull << VU_PROTOCOL_F_CONFIG) |
 	(1ull << VU_PROTOCOL_F_INFLIGHT_SHMFD) |
@@ -54,7 +55,8 @@ static const uint64_t ring_features =
 static const uint64_t transport_implemented =
 	VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |
 	VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES) |
-	VIRTQ_FEATURE(VIRTQ_F_VERSION_1) | VIRTQ_FEATURE(VIRTQ_F_ORDER_PLATFORM);
+	VIRTQ_FEATURE(VIRTQ_F_VERSION_1) | VIRTQ_FEATURE(VIRTQ_F_ORDER_PLATFORM) |
+	VIRTQ_FEATURE(VU_F_LOG_ALL);
 
 void __virtq_vu_log(struct virtq_vu_backend *be, const char *fmt, ...)
 {
@@ -166,6 +168,19 @@ static void stop_all(struct virtq_vu_backend *be)
 		queue_stop(be, &be->q[i]);
 }
 
+/*
+ * Dirty logging for a ring: on while LOG_ALL is acked and a log is
+ * mapped; used-ring writes logged where SET_VRING_ADDR's log flag said.
+ * Only on a ring nobody serves right now (starting, or its thread paused).
+ */
+static void apply_log(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
+{
+	bool on = be->log && (be->acked & VIRTQ_FEATURE(VU_F_LOG_ALL));
+
+	(void)virtq_device_set_log(q->dev, on ? be->log : NULL, be->log_len,
+				   q->log_used ? q->log_gpa : VIRTQ_DEVICE_NO_USED_LOG);
+}
+
 /* The once-per-start interrupt (queue_start), when there is a call fd. */
 static void start_signal(struct virtq_vu_queue *q)
 {
@@ -228,6 +243,7 @@ static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 	r = __virtq_vu_inflight_start(q);
 	if (r < 0)
 		return r;
+	apply_log(be, q);
 	if (virtq_device_is_broken(q->dev))
 		__virtq_vu_log(be, "queue %u: guest says avail->idx is more than %u entries past %u; queue broken",
 			       q->index, q->num, q->base);
@@ -291,6 +307,7 @@ static void queue_reset(struct virtq_vu_queue *q)
 {
 	q->num = 0;
 	q->has_addr = false;
+	q->log_used = false;
 	q->base = 0;
 	q->kicked = false;
 	q->enabled = false;
@@ -509,7 +526,7 @@ static void pause_rings(struct virtq_vu_backend *be)
 	}
 }
 
-static int resume_rings(struct virtq_vu_backend *be)
+static int resume_rings(struct virtq_vu_backend *be, bool repoint)
 {
 	for (uint32_t i = 0; i < be->num_queues; i++) {
 		struct virtq_vu_queue *q = &be->q[i];
@@ -521,10 +538,14 @@ static int resume_rings(struct virtq_vu_backend *be)
 		q->paused = false;
 		if (!q->running)
 			continue;	/* stopped meanwhile (retire_map) */
-		(void)virtq_device_save(q->dev, &st);
-		if (virtq_device_restore(q->dev, virtq_device_mem_size(), &st, be->gm) < 0)
-			__virtq_vu_log(be, "queue %u: the ring no longer fits the memory table; queue broken",
-				       q->index);
+		if (repoint) {
+			(void)virtq_device_save(q->dev, &st);
+			if (virtq_device_restore(q->dev, virtq_device_mem_size(),
+						 &st, be->gm) < 0)
+				__virtq_vu_log(be, "queue %u: the ring no longer fits the memory table; queue broken",
+					       q->index);
+		}
+		apply_log(be, q);
 		r = __virtq_vu_queue_thread_start(q);
 		if (r < 0) {
 			__virtq_vu_log(be, "queue %u: no thread (%s); closing the connection",
@@ -566,7 +587,7 @@ static int h_add_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 	} else {
 		be->maps[be->nmaps++] = mp;
 	}
-	return resume_rings(be) < 0 ? -EAGAIN : r;
+	return resume_rings(be, true) < 0 ? -EAGAIN : r;
 }
 
 /*
@@ -612,7 +633,7 @@ static int h_rem_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 		virtq_gmem_remove(be->gm, mp->gpa, mp->size);
 		retire_map(be, mp);
 		*mp = be->maps[--be->nmaps];
-		return resume_rings(be) < 0 ? -EAGAIN : 0;
+		return resume_rings(be, true) < 0 ? -EAGAIN : 0;
 	}
 	return refuse(be, m, "no region at guest 0x%llx size 0x%llx user 0x%llx",
 		   (unsigned long long)reg->guest_phys_addr,
@@ -666,6 +687,16 @@ static int h_set_features(struct virtq_vu_backend *be, struct vu_msg *m)
 	if (v & ~be->features)
 		return refuse(be, m, "features 0x%llx include bits not offered (offered 0x%llx)",
 			   (unsigned long long)v, (unsigned long long)be->features);
+	if ((v ^ be->acked) == VIRTQ_FEATURE(VU_F_LOG_ALL)) {
+		/* Migration starts or ends: logging toggles under running
+		 * rings, with their requests left in flight. */
+		pause_rings(be);
+		be->acked = v;
+		for (uint32_t i = 0; i < be->num_queues; i++)
+			if (be->q[i].running)
+				be->q[i].features = v;
+		return resume_rings(be, false) < 0 ? -EAGAIN : 0;
+	}
 	if (v != be->acked)
 		stop_all(be);
 	be->acked = v;
@@ -776,10 +807,21 @@ static int h_set_vring_addr(struct virtq_vu_backend *be, struct vu_msg *m)
 				    num ? virtq_used_size(num) : 1, &gpa))
 		return refuse(be, m, "queue %u: used ring at user 0x%llx is outside the memory table",
 			   q->index, (unsigned long long)a->used_user_addr);
+	if (q->running && q->desc_ua == a->desc_user_addr &&
+	    q->avail_ua == a->avail_user_addr && q->used_ua == a->used_user_addr) {
+		/* Only the log flag or address changes (QEMU at migration
+		 * start and end): the ring keeps its requests in flight. */
+		pause_rings(be);
+		q->log_used = a->flags & VU_VRING_F_LOG;
+		q->log_gpa = a->log_guest_addr;
+		return resume_rings(be, false) < 0 ? -EAGAIN : 0;
+	}
 	queue_stop(be, q);
 	q->desc_ua = a->desc_user_addr;
 	q->avail_ua = a->avail_user_addr;
 	q->used_ua = a->used_user_addr;
+	q->log_used = a->flags & VU_VRING_F_LOG;
+	q->log_gpa = a->log_guest_addr;
 	q->has_addr = true;
 	return 0;
 }
@@ -1143,6 +1185,76 @@ static int h_set_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	return 0;
 }
 
+static void log_unmap(struct virtq_vu_backend *be)
+{
+	if (be->log) {
+		__virtq_vu_fault_unregister(be->log_slot);
+		munmap(be->log, be->log_len);
+	}
+	be->log = NULL;
+	be->log_len = 0;
+	be->log_slot = -1;
+}
+
+/*
+ * SET_LOG_BASE (LOG_SHMFD): the dirty bitmap, one bit per 4 KiB guest
+ * page, in the fd at mmap_offset.  The answer is a u64, 0 or a failure
+ * (QEMU waits for it whatever the flags).  Running rings switch to the
+ * new bitmap with their requests in flight; the old one is unmapped.
+ */
+static int h_set_log_base(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	const struct vu_log *lg = &m->p.log;
+	uint64_t size = lg->mmap_size, off = lg->mmap_offset;
+	struct stat st;
+	void *p;
+	int slot, r;
+
+	if (!size || size > (uint64_t)SIZE_MAX / 2 || off > (uint64_t)SIZE_MAX / 2 ||
+	    off & (uint64_t)(sysconf(_SC_PAGESIZE) - 1)) {
+		__virtq_vu_log(be, "SET_LOG_BASE: size 0x%llx at offset 0x%llx: empty, too large or unaligned; refused",
+			       (unsigned long long)size, (unsigned long long)off);
+		return reply_u64(be, m, 1);
+	}
+	seal_shrink(m->fds[0]);
+	if (fstat(m->fds[0], &st) < 0 ||
+	    (S_ISREG(st.st_mode) && (uint64_t)st.st_size < off + size)) {
+		__virtq_vu_log(be, "SET_LOG_BASE: offset 0x%llx + size 0x%llx is past the end of the fd; refused",
+			       (unsigned long long)off, (unsigned long long)size);
+		return reply_u64(be, m, 1);
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		 m->fds[0], (off_t)off);
+	if (p == MAP_FAILED) {
+		__virtq_vu_log(be, "SET_LOG_BASE: mmap: %s; refused", strerror(errno));
+		return reply_u64(be, m, 1);
+	}
+	slot = __virtq_vu_fault_register(p, size, be->conn_fd, &be->faulted);
+	if (slot < 0) {
+		munmap(p, size);
+		__virtq_vu_log(be, "SET_LOG_BASE: cannot guard the mapping (%s); refused",
+			       strerror(-slot));
+		return reply_u64(be, m, 1);
+	}
+	pause_rings(be);
+	log_unmap(be);
+	be->log = p;
+	be->log_len = size;
+	be->log_slot = slot;
+	r = resume_rings(be, false);
+	if (r < 0)
+		return r;
+	return reply_u64(be, m, 0);
+}
+
+/* SET_LOG_FD: kept (and closed with the connection); nothing signals it. */
+static int h_set_log_fd(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	close_fd(&be->log_fd);
+	be->log_fd = take_fd(m, 0);
+	return 0;
+}
+
 static int h_set_status(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	if (m->p.u64 > 0xff)
@@ -1177,6 +1289,8 @@ static const struct handler handlers[VU_REQUEST_MAX] = {
 	[VU_SET_OWNER] = { h_set_owner, 0, FDS_NONE, -1 },
 	[VU_RESET_OWNER] = { h_reset, 0, FDS_NONE, -1 },
 	[VU_SET_MEM_TABLE] = { h_set_mem_table, -1, FDS_ANY, -1 },
+	[VU_SET_LOG_BASE] = { h_set_log_base, 16, FDS_ONE, VU_PROTOCOL_F_LOG_SHMFD },
+	[VU_SET_LOG_FD] = { h_set_log_fd, 0, FDS_ONE, -1 },
 	[VU_SET_VRING_NUM] = { h_set_vring_num, 8, FDS_NONE, -1 },
 	[VU_SET_VRING_ADDR] = { h_set_vring_addr, 40, FDS_NONE, -1 },
 	[VU_SET_VRING_BASE] = { h_set_vring_base, 8, FDS_NONE, -1 },
@@ -1279,6 +1393,8 @@ void virtq_vu_backend_disconnect(struct virtq_vu_backend *be)
 		queue_reset(&be->q[i]);
 	unmap_all(be);
 	inflight_unmap(be);
+	log_unmap(be);
+	close_fd(&be->log_fd);
 	close_fd(&be->conn_fd);
 	atomic_store_explicit(&be->faulted, 0, memory_order_relaxed);
 	be->acked = 0;
@@ -1468,7 +1584,11 @@ int virtq_vu_backend_create(struct virtq_vu_backend **out,
 	be->listen_fd = -1;
 	be->conn_fd = -1;
 	be->inflight_slot = -1;
-	be->features = cfg->features | VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES);
+	be->log_slot = -1;
+	be->log_fd = -1;
+	/* Dirty logging is the library's: every backend can migrate. */
+	be->features = cfg->features | VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES) |
+		       VIRTQ_FEATURE(VU_F_LOG_ALL);
 	be->proto = proto_offered;
 	if (!cfg->config_len)
 		be->proto &= ~(1ull << VU_PROTOCOL_F_CONFIG);

@@ -39,6 +39,8 @@ struct virtq_vu_queue {
 	uint32_t num;		/* 0 until SET_VRING_NUM */
 	bool has_addr;
 	uint64_t desc_ua, avail_ua, used_ua;
+	bool log_used;		/* SET_VRING_ADDR log flag */
+	uint64_t log_gpa;	/* its log_guest_addr */
 	uint16_t base;		/* next avail index at (re)start */
 	int kick_fd;
 	bool kicked;		/* a kick fd arrived since the last stop */
@@ -106,6 +108,12 @@ struct virtq_vu_backend {
 	void *inflight;		/* GET/SET_INFLIGHT_FD region */
 	size_t inflight_len;
 	int inflight_slot;	/* fault.c registration */
+
+	/* Dirty log (SET_LOG_BASE): on while VU_F_LOG_ALL is acked. */
+	uint8_t *log;
+	size_t log_len;
+	int log_slot;		/* fault.c registration */
+	int log_fd;		/* SET_LOG_FD, kept and closed */
 	uint32_t inflight_nq;	/* queues in it */
 	uint32_t inflight_qsize; /* queue size it was laid out for */
 
