@@ -1127,6 +1127,11 @@ static int demo_show(const char *img)
  * k % nslots with a pattern seeded by (gseed, w, k) in 64 KiB O_DIRECT
  * writes, flushes, reads the slot back and checks it, and checks the slot
  * it will overwrite next (written rounds ago: before a migration, maybe).
+ * It also reads the slot into one of two buffers the CPU never writes
+ * and checks that buffer only in the next round: the bytes the device put
+ * there reach the migration's destination only through the dirty log
+ * (the guest's CPU never touches those pages, so nothing else marks them
+ * dirty), and a round later the check may well run on the destination.
  * After each round it reads the control sector (the disk's last); when the
  * host has written "VQT-STOP" there, the worker verifies every slot it
  * wrote and prints "VQT-MIG-FINAL w=W rounds=N" for the host's check.
@@ -1169,15 +1174,15 @@ static int mig_worker(const char *dev, int w, int nw, int ncpu, uint64_t gseed)
 {
 	int nslots = (int)(MIG_AREA / MIG_SLOT) / nw, first = w * nslots;
 	int64_t last[32];
-	unsigned char *buf = alloc_buf();
-	uint64_t k;
+	unsigned char *buf = alloc_buf(), *dma[2] = { alloc_buf(), alloc_buf() };
+	uint64_t k, dma_off[2] = { 0, 0 }, dma_seed[2] = { 0, 0 };
 	char err[300], name[32];
 	int fd;
 
 	snprintf(name, sizeof(name), "migrate-w%d", w);
 	pin_to(w % ncpu);
 	fd = open(dev, O_RDWR | O_DIRECT);
-	if (!buf || fd < 0) {
+	if (!buf || !dma[0] || !dma[1] || fd < 0) {
 		result("VQT-RESULT", name, "FAIL", "setup: %s", strerror(errno));
 		return 1;
 	}
@@ -1207,6 +1212,25 @@ static int mig_worker(const char *dev, int w, int nw, int ncpu, uint64_t gseed)
 				    mig_seed(gseed, w, (uint64_t)last[next]), err, sizeof(err)))) {
 			result("VQT-RESULT", name, "FAIL", "round %" PRIu64 ": read back: %s", k, err);
 			return 1;
+		}
+		/* The device-only buffers: fill one now, check the other,
+		 * which the device filled a round ago. */
+		if (pread(fd, dma[k & 1], MIG_SLOT, off) != (ssize_t)MIG_SLOT) {
+			result("VQT-RESULT", name, "FAIL", "round %" PRIu64 ": pread: %s", k, strerror(errno));
+			return 1;
+		}
+		dma_off[k & 1] = off;
+		dma_seed[k & 1] = seed;
+		if (k > 0) {
+			uint64_t want, got;
+			long bad = pat_check(dma[(k - 1) & 1], dma_off[(k - 1) & 1], MIG_SLOT,
+					     dma_seed[(k - 1) & 1], &want, &got);
+
+			if (bad >= 0) {
+				result("VQT-RESULT", name, "FAIL", "round %" PRIu64 ": what the device read a round ago is not in guest memory now (byte %" PRIu64 ": want %016" PRIx64 " got %016" PRIx64 ")",
+				       k, dma_off[(k - 1) & 1] + bad, want, got);
+				return 1;
+			}
 		}
 		if (k % 8 == 0)
 			out("VQT-MIG w=%d round=%" PRIu64, w, k);
