@@ -230,10 +230,38 @@ uint64_t virtq_vu_backend_protocol_features(const struct virtq_vu_backend *be);
 /*
  * Replace the config space (length unchanged: at most the config_len given
  * at create).  Returns 0 or -EINVAL.  The frontend reads it on its next
- * GET_CONFIG (no change notification is sent).
+ * GET_CONFIG; virtq_vu_backend_config_changed() tells it to.  Thread-safe.
  */
 int virtq_vu_backend_set_config_space(struct virtq_vu_backend *be,
 				      const void *config, uint32_t len);
+
+/*
+ * Tell the frontend the config space changed (BACKEND_REQ's
+ * CONFIG_CHANGE_MSG), after virtq_vu_backend_set_config_space(): QEMU
+ * then reads it again (GET_CONFIG) and, for a virtio-blk capacity change,
+ * interrupts the guest, whose driver picks the new size up.  With
+ * REPLY_ACK agreed it waits (at most 5 s) for the frontend's ack.  Call it
+ * from an application thread, never from a callback of the control thread
+ * (the frontend asks GET_CONFIG on the main socket before it answers).
+ * Returns 0, or -ENOTCONN (no backend channel: the frontend did not send
+ * SET_BACKEND_REQ_FD, or no connection), -EIO (the frontend answered
+ * failure), -EPROTO (its answer was not an ack of this request),
+ * -ETIMEDOUT (no answer), -ECONNRESET / -EPIPE (the channel closed), or
+ * another -errno from the socket.
+ */
+int virtq_vu_backend_config_changed(struct virtq_vu_backend *be);
+
+/*
+ * Any request on the backend channel (request numbers from the spec's
+ * "Back-end message types"), @size payload bytes, with @nfds fds when
+ * BACKEND_SEND_FD is agreed; waits for the ack when REPLY_ACK is.  Same
+ * thread rule as above.  Returns 0, or -EINVAL (payload over 264 bytes,
+ * more than 8 fds, NULL pointers), -EOPNOTSUPP (fds without
+ * BACKEND_SEND_FD), and the errors of virtq_vu_backend_config_changed().
+ */
+int virtq_vu_backend_request(struct virtq_vu_backend *be, uint32_t request,
+			     const void *payload, uint32_t size, const int *fds,
+			     unsigned int nfds);
 
 /* ---- per queue (valid between queue_start and the end of queue_stop) -- */
 

@@ -24,6 +24,10 @@
  *                                  read back until the host says stop, then
  *                                  verify everything (see "live migration")
  *   blkcheck mig-stop IMG          host: tell the migrate workers to stop
+ *   blkcheck resize DEV            live resize: wait for the disk to grow,
+ *                                  then write and read the new part
+ *   blkcheck verify-resize IMG GSEED HSEED SIZE
+ *                                  host: check the image after "resize"
  *   blkcheck verify-mig IMG GSEED HSEED ROUNDS...
  *                                  host: check the image after "migrate"
  *
@@ -1346,11 +1350,122 @@ static int host_verify_mig(const char *img, uint64_t gseed, uint64_t hseed, int 
 	return nfail ? 1 : 0;
 }
 
+/* ------------------------------------------------------------ live resize */
+
+static uint64_t dev_bytes(const char *dev)
+{
+	uint64_t b = 0;
+	int fd = open(dev, O_RDONLY);
+
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &b) < 0)
+		b = 0;
+	if (fd >= 0)
+		close(fd);
+	return b;
+}
+
+/*
+ * blkcheck resize DEV: the guest half of tests/integration/linux-resize.
+ * Says "VQT-RESIZE ready", waits (60 s at most) for the capacity to change
+ * (the host grows the image and signals virtq-blk, which sends
+ * CONFIG_CHANGE_MSG; QEMU interrupts the guest with a config change),
+ * then writes the guest pattern over the new part, reads it back, and
+ * checks that the old part still holds the host's pattern.
+ */
+static int resize_main(const char *dev)
+{
+	struct params p;
+	uint64_t before = dev_bytes(dev), now = before;
+	unsigned char *buf = alloc_buf();
+	char err[300];
+	long bad;
+	int fd;
+
+	parse_cmdline(&p);
+	out("VQT-RESIZE ready size=%" PRIu64, before);
+	for (int i = 0; i < 600 && now == before; i++) {
+		usleep(100000);
+		now = dev_bytes(dev);
+	}
+	if (now == before || now < before + MiB || !buf) {
+		result("VQT-RESULT", "resize", "FAIL", "the capacity stayed %" PRIu64 " bytes", now);
+		return 1;
+	}
+	out("VQT-RESIZE grown size=%" PRIu64, now);
+	fd = open(dev, O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		result("VQT-RESULT", "resize", "FAIL", "open: %s", strerror(errno));
+		return 1;
+	}
+	for (uint64_t o = before; o < now; o += MiB) {
+		uint64_t n = now - o < MiB ? now - o : MiB;
+
+		pat_fill(buf, o, n, p.gseed);
+		if (pwrite(fd, buf, n, o) != (ssize_t)n) {
+			result("VQT-RESULT", "resize", "FAIL", "pwrite at %" PRIu64 " (past the old end): %s",
+			       o, strerror(errno));
+			return 1;
+		}
+	}
+	if (fsync(fd)) {
+		result("VQT-RESULT", "resize", "FAIL", "flush: %s", strerror(errno));
+		return 1;
+	}
+	for (uint64_t o = 0; o < now; o += MiB) {
+		uint64_t n = now - o < MiB ? now - o : MiB, rs = o | 1;
+
+		if (read_check(fd, buf, o, n, o < before ? p.hseed : p.gseed, &rs, false,
+			       err, sizeof(err))) {
+			result("VQT-RESULT", "resize", "FAIL", "read back: %s", err);
+			return 1;
+		}
+	}
+	/* Nothing past the new end. */
+	bad = pread(fd, buf, SECTOR, now);
+	close(fd);
+	if (bad != 0) {
+		result("VQT-RESULT", "resize", "FAIL", "a read past the new end returned %ld", bad);
+		return 1;
+	}
+	result("VQT-RESULT", "resize", "PASS", "%" PRIu64 " -> %" PRIu64 " bytes; the new part written and read back",
+	       before, now);
+	return 0;
+}
+
+static int host_verify_resize(const char *img, uint64_t gseed, uint64_t hseed, uint64_t size)
+{
+	unsigned char *buf = malloc(size);
+	int fd = open(img, O_RDONLY);
+	uint64_t want, got;
+	long bad;
+
+	if (!buf || fd < 0 || pread(fd, buf, size, 0) != (ssize_t)size) {
+		result("HOST-RESULT", "image", "FAIL", "cannot read %" PRIu64 " bytes of %s", size, img);
+		return 1;
+	}
+	close(fd);
+	bad = pat_check(buf, 0, DISK_SIZE, hseed, &want, &got);
+	if (bad >= 0)
+		result("HOST-RESULT", "old-part", "FAIL", "image byte %ld changed", bad);
+	else
+		result("HOST-RESULT", "old-part", "PASS", "64 MiB of host data untouched");
+	bad = pat_check(buf + DISK_SIZE, DISK_SIZE, size - DISK_SIZE, gseed, &want, &got);
+	if (bad >= 0)
+		result("HOST-RESULT", "new-part", "FAIL", "image byte %" PRIu64 ": want %016" PRIx64 " got %016" PRIx64,
+		       DISK_SIZE + bad, want, got);
+	else
+		result("HOST-RESULT", "new-part", "PASS", "%" PRIu64 " MiB the guest wrote past the old end",
+		       (size - DISK_SIZE) / MiB);
+	free(buf);
+	return nfail ? 1 : 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: blkcheck guest|reload|ro|demo DEV | fill IMG HSEED | verify IMG GSEED HSEED |\n"
 			"       verify-host IMG HSEED | demo-prep IMG MSG | demo-show IMG |\n"
-			"       migrate DEV | mig-stop IMG | verify-mig IMG GSEED HSEED ROUNDS...\n");
+			"       migrate DEV | mig-stop IMG | verify-mig IMG GSEED HSEED ROUNDS... |\n"
+			"       resize DEV | verify-resize IMG GSEED HSEED SIZE\n");
 	return 2;
 }
 
@@ -1378,6 +1493,11 @@ int main(int argc, char **argv)
 		return migrate_main(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "mig-stop"))
 		return mig_stop(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "resize"))
+		return resize_main(argv[2]);
+	if (argc == 6 && !strcmp(argv[1], "verify-resize"))
+		return host_verify_resize(argv[2], parse_u64(argv[3]), parse_u64(argv[4]),
+					  parse_u64(argv[5]));
 	if (argc >= 6 && !strcmp(argv[1], "verify-mig"))
 		return host_verify_mig(argv[2], parse_u64(argv[3]), parse_u64(argv[4]),
 				       argc - 5, argv + 5);

@@ -35,6 +35,8 @@ static const uint64_t proto_offered =
 	(1ull << VU_PROTOCOL_F_MQ) |
 	(1ull << VU_PROTOCOL_F_LOG_SHMFD) |
 	(1ull << VU_PROTOCOL_F_REPLY_ACK) |
+	(1ull << VU_PROTOCOL_F_BACKEND_REQ) |
+	(1ull << VU_PROTOCOL_F_BACKEND_SEND_FD) |
 	(1ull << VU_PROTOCOL_F_CONFIG) |
 	(1ull << VU_PROTOCOL_F_INFLIGHT_SHMFD) |
 	(1ull << VU_PROTOCOL_F_RESET_DEVICE) |
@@ -1247,6 +1249,17 @@ static int h_set_log_base(struct virtq_vu_backend *be, struct vu_msg *m)
 	return reply_u64(be, m, 0);
 }
 
+/* SET_BACKEND_REQ_FD: the socket for the backend's own requests. */
+static int h_set_backend_req_fd(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct stat st;
+
+	if (fstat(m->fds[0], &st) < 0 || !S_ISSOCK(st.st_mode))
+		return refuse(be, m, "the fd is not a socket");
+	__virtq_vu_backend_req_set(be, take_fd(m, 0));
+	return 0;
+}
+
 /* SET_LOG_FD: kept (and closed with the connection); nothing signals it. */
 static int h_set_log_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 {
@@ -1302,6 +1315,8 @@ static const struct handler handlers[VU_REQUEST_MAX] = {
 	[VU_SET_PROTOCOL_FEATURES] = { h_set_protocol_features, 8, FDS_NONE, -1 },
 	[VU_GET_QUEUE_NUM] = { h_get_queue_num, 0, FDS_NONE, -1 },
 	[VU_SET_VRING_ENABLE] = { h_set_vring_enable, 8, FDS_NONE, -1 },
+	[VU_SET_BACKEND_REQ_FD] = { h_set_backend_req_fd, 0, FDS_ONE,
+				    VU_PROTOCOL_F_BACKEND_REQ },
 	[VU_GET_CONFIG] = { h_get_config, -1, FDS_NONE, VU_PROTOCOL_F_CONFIG },
 	[VU_SET_CONFIG] = { h_set_config, -1, FDS_NONE, VU_PROTOCOL_F_CONFIG },
 	[VU_GET_INFLIGHT_FD] = { h_get_inflight_fd, 24, FDS_NONE,
@@ -1395,6 +1410,7 @@ void virtq_vu_backend_disconnect(struct virtq_vu_backend *be)
 	inflight_unmap(be);
 	log_unmap(be);
 	close_fd(&be->log_fd);
+	__virtq_vu_backend_req_set(be, -1);
 	close_fd(&be->conn_fd);
 	atomic_store_explicit(&be->faulted, 0, memory_order_relaxed);
 	be->acked = 0;
@@ -1581,6 +1597,8 @@ int virtq_vu_backend_create(struct virtq_vu_backend **out,
 	if (cfg->config_len)
 		memcpy(be->config, cfg->config, cfg->config_len);
 	pthread_mutex_init(&be->config_lock, NULL);
+	pthread_mutex_init(&be->req_lock, NULL);
+	be->req_fd = -1;
 	be->listen_fd = -1;
 	be->conn_fd = -1;
 	be->inflight_slot = -1;
@@ -1627,6 +1645,7 @@ void virtq_vu_backend_destroy(struct virtq_vu_backend *be)
 		free(be->q[i].dev);
 	}
 	pthread_mutex_destroy(&be->config_lock);
+	pthread_mutex_destroy(&be->req_lock);
 	close(be->stop_efd);
 	free(be);
 }

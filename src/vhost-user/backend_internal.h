@@ -109,6 +109,12 @@ struct virtq_vu_backend {
 	size_t inflight_len;
 	int inflight_slot;	/* fault.c registration */
 
+	/* Backend channel (backend_req.c), under req_lock. */
+	pthread_mutex_t req_lock;
+	int req_fd;		/* SET_BACKEND_REQ_FD, or -1 */
+	bool req_reply_ack;	/* REPLY_ACK agreed when it came */
+	bool req_send_fd;	/* BACKEND_SEND_FD agreed when it came */
+
 	/* Dirty log (SET_LOG_BASE): on while VU_F_LOG_ALL is acked. */
 	uint8_t *log;
 	size_t log_len;
@@ -142,6 +148,9 @@ size_t __virtq_vu_inflight_queue_size(uint32_t queue_size);
  */
 int __virtq_vu_fault_register(void *start, size_t len, int sock, atomic_int *flag);
 void __virtq_vu_fault_unregister(int slot);
+
+/* backend_req.c: take the backend channel's socket (-1 closes it). */
+void __virtq_vu_backend_req_set(struct virtq_vu_backend *be, int fd);
 
 /* Runner hooks used by backend.c when be->runner is set. */
 int __virtq_vu_queue_thread_start(struct virtq_vu_queue *q);

@@ -58,6 +58,11 @@ enum vu_request {
 	VU_REQUEST_MAX
 };
 
+/* Requests on the backend channel (backend to frontend). */
+#define VU_BACKEND_IOTLB_MSG		1
+#define VU_BACKEND_CONFIG_CHANGE_MSG	2
+#define VU_BACKEND_VRING_HOST_NOTIFIER_MSG 3
+
 /* Virtio feature bit that says protocol features exist. */
 #define VU_F_PROTOCOL_FEATURES	30
 
