@@ -5,6 +5,7 @@
  * turns on one thread, with the log off and on, in alternating runs.
  *
  *   dirtylog [LEN] [ITERS] [PAIRS]
+ *   dirtylog LEN ITERS 1 on|off    one run only (for instruction counts)
  *
  * Each round trip: the driver adds a chain (16 readable bytes, LEN
  * writable), the device pops it, pushes it with length LEN, flushes,
@@ -14,6 +15,7 @@
  * ratios of the pairs.  Asserts nothing: a benchmark.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +122,12 @@ int main(int argc, char **argv)
 	vc.gmem = gm;
 	if (virtq_device_init(dev, virtq_device_mem_size(), &vc))
 		return 1;
+	if (argc > 4) {		/* one run, for callgrind */
+		bool on = !strcmp(argv[4], "on");
+
+		run(drv, dev, on ? log : NULL, loglen, len, iters, 2 * 65536);
+		return 0;
+	}
 	run(drv, dev, NULL, 0, len, iters / 10, 0);	/* warm up */
 	for (int p = 0; p < pairs; p++) {
 		double off, on;

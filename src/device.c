@@ -813,7 +813,13 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
  * and the two used-area field stores test that one flag and call in.
  */
 
-/* Mark the pages of [gpa, gpa + len); pages past the bitmap are skipped. */
+/*
+ * Mark the pages of [gpa, gpa + len); pages past the bitmap are skipped.
+ * One atomic OR per bitmap byte (eight pages): the frontend clears bits
+ * while we set them, other queues' threads set bits in the same bytes,
+ * and the read-modify-write orders our writes to guest memory before the
+ * mark.
+ */
 static void log_range(const struct vqd *d, uint64_t gpa, uint64_t len)
 {
 	uint64_t first, last, pages = d->log_len * 8;
@@ -827,19 +833,12 @@ static void log_range(const struct vqd *d, uint64_t gpa, uint64_t len)
 		return;
 	if (last >= pages)
 		last = pages - 1;
-	for (uint64_t p = first; p <= last;) {
-		uint8_t bits;
+	for (uint64_t b = first / 8; b <= last / 8; b++) {
+		unsigned int lo = b == first / 8 ? first % 8 : 0;
+		unsigned int hi = b == last / 8 ? last % 8 : 7;
+		uint8_t bits = (uint8_t)((0xffu >> (7 - hi)) & (0xffu << lo));
 
-		if (p % 8 == 0 && last - p >= 7) {
-			bits = 0xff;		/* a whole byte of pages */
-			p += 8;
-		} else {
-			bits = (uint8_t)(1u << (p % 8));
-			p++;
-		}
-		/* Atomic OR: the frontend clears bits while we set them,
-		 * and other queues' threads set bits in the same bytes. */
-		__atomic_fetch_or(&d->log[(p - 1) / 8], bits, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&d->log[b], bits, __ATOMIC_SEQ_CST);
 	}
 }
 
