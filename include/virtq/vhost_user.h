@@ -67,12 +67,26 @@ extern "C" {
  *    queue_start and queue_stop are called on the calling thread while the
  *    queue's thread is not running.
  *
- * A ring runs when it has a size, addresses, a kick fd, a memory table,
- * and is enabled (with VHOST_USER_F_PROTOCOL_FEATURES negotiated a ring
- * starts disabled until SET_VRING_ENABLE 1; without it, enabled).  Any
- * message that changes what a running ring uses (memory table, features,
- * size / addresses / base / kick fd, disable, GET_VRING_BASE, reset) stops
- * the ring first (queue_stop), then restarts it if it still qualifies.
+ * A ring runs when it has a size, addresses, a kick fd (or the no-fd
+ * flag: polling), a memory table, and is enabled (with
+ * VHOST_USER_F_PROTOCOL_FEATURES negotiated a ring starts disabled until
+ * SET_VRING_ENABLE 1; without it, enabled).  Any message that changes
+ * what a running ring uses (memory table, features, size / addresses /
+ * base / kick fd, disable, GET_VRING_BASE, reset) stops the ring first
+ * (queue_stop), then restarts it if it still qualifies.  Except, with the
+ * runner, where stopping would make the frontend wait behind the I/O in
+ * flight: ADD_MEM_REG / REM_MEM_REG of a region that holds none of the
+ * ring's areas, SET_FEATURES that only toggles VHOST_F_LOG_ALL,
+ * SET_VRING_ADDR that only changes the log flag or address, and
+ * SET_LOG_BASE pause the queue threads (joined between two callbacks;
+ * requests stay in flight), change what they use, and resume them.
+ *
+ * Live migration: VHOST_F_LOG_ALL is offered by every backend, with
+ * LOG_SHMFD.  While it is acked and SET_LOG_BASE gave a bitmap, every
+ * guest page the device side writes is marked (virtq_device_set_log():
+ * the writable bytes up to each pushed length, the used ring), so a
+ * device model needs nothing of its own as long as it reports at push
+ * how many bytes it wrote.
  */
 
 #define VIRTQ_VU_MAX_QUEUES	64	/* per backend */
