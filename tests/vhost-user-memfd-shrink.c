@@ -199,6 +199,13 @@ int main(void)
 	pid_t pid;
 	int st;
 
+	if (getenv("VIRTQ_EMULATED")) {
+		/* qemu-user ends the program on a host SIGBUS in guest memory
+		 * ("uncaught target signal 7") instead of delivering it. */
+		printf("skip: %s does not deliver SIGBUS from a shrunk mapping to the program\n",
+		       getenv("VIRTQ_EMULATED"));
+		return TEST_SKIP;
+	}
 	CHECK(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/sock", dir);
 	pid = spawn_backend(path);
