@@ -154,7 +154,8 @@ struct virtq_vu_backend_config {
  * Create a backend (not listening yet).  Of the ring and transport
  * feature bits (24..49) @cfg->features may hold only those the library
  * implements: INDIRECT_DESC, EVENT_IDX, VERSION_1, ORDER_PLATFORM (and
- * bit 30, added anyway); RING_PACKED, ACCESS_PLATFORM, IN_ORDER,
+ * bits 26, VHOST_F_LOG_ALL, and 30, PROTOCOL_FEATURES: the library adds
+ * both to every offer); RING_PACKED, ACCESS_PLATFORM, IN_ORDER,
  * NOTIFICATION_DATA and the rest are refused here rather than negotiated
  * and then ignored.  Returns 0, or -EINVAL (cfg or ops NULL, num_queues
  * or max_queue_size or config_len out of range), -EOPNOTSUPP (a ring or
