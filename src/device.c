@@ -206,9 +206,14 @@ static int read_avail_idx(struct vqd *d)
 	return n;
 }
 
-static void log_used_area(const struct vqd *d, uint64_t off, uint64_t len);
-static void log_push(struct vqd *d, uint16_t head, uint32_t len);
-static void log_flush(const struct vqd *d, uint16_t from, uint16_t n);
+/*
+ * Dirty logging, out of line and cold: push and flush test d->logging
+ * once and tail-call these, so that with logging off the fast path keeps
+ * its code and registers.
+ */
+#define LOG_COLD __attribute__((noinline, cold))
+static LOG_COLD int log_push(struct vqd *d, uint16_t head, uint32_t len);
+static LOG_COLD int log_flush(struct vqd *d, uint16_t n);
 
 /*
  * With EVENT_IDX and kicks wanted, ask for a kick at the next entry we
@@ -225,8 +230,6 @@ static void set_avail_event(struct vqd *d, uint16_t v)
 	virtq_store_relaxed(d->avail_event, virtq_cpu_to_le16(v));
 	d->avail_event_val = v;
 	d->avail_event_known = true;
-	if (d->logging)
-		log_used_area(d, 4 + 8 * (uint64_t)d->num, 2);
 	virtq_mb();	/* F1: pairs with the driver's fence in kick_prepare */
 }
 
@@ -548,10 +551,10 @@ int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
 	e = &d->used->ring[d->next_used & (d->num - 1)];
 	e->id = virtq_cpu_to_le32(head);
 	e->len = virtq_cpu_to_le32(len);
-	if (d->logging)
-		log_push(d, head, len);
 	d->next_used++;
 	d->inflight--;
+	if (__builtin_expect(d->logging, 0))
+		return log_push(d, head, len);
 	return 0;
 }
 
@@ -568,8 +571,8 @@ int virtq_device_flush(struct virtq_device *vq)
 	/* P2: pairs with the driver's acquire load of used->idx; the used
 	 * elements and the data we wrote into its buffers go with it. */
 	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(d->next_used));
-	if (d->logging)
-		log_flush(d, d->published_used, n);
+	if (__builtin_expect(d->logging, 0))
+		return log_flush(d, n);
 	d->published_used = d->next_used;
 	return n;
 }
@@ -613,8 +616,6 @@ static void set_used_flags(struct vqd *d, uint16_t flags)
 	if (d->used_flags_known && d->used_flags == flags)
 		return;
 	virtq_store_relaxed(&d->used->flags, virtq_cpu_to_le16(flags));
-	if (d->logging)
-		log_used_area(d, 0, 2);
 	d->used_flags = flags;
 	d->used_flags_known = true;
 }
@@ -848,10 +849,13 @@ static void log_used_area(const struct vqd *d, uint64_t off, uint64_t len)
 		log_range(d, d->log_used_gpa + off, len);
 }
 
-/* Used entries [from, from + n) and used->idx, just published. */
-static void log_flush(const struct vqd *d, uint16_t from, uint16_t n)
+/*
+ * The @n used entries just published (from published_used on) and
+ * used->idx; finishes flush (published_used) and returns its result.
+ */
+static int log_flush(struct vqd *d, uint16_t n)
 {
-	uint32_t slot = from & (d->num - 1), first = n;
+	uint32_t slot = d->published_used & (d->num - 1), first = n;
 
 	if (slot + first > d->num)
 		first = d->num - slot;	/* the batch wraps the ring */
@@ -859,15 +863,17 @@ static void log_flush(const struct vqd *d, uint16_t from, uint16_t n)
 	if (first < n)
 		log_used_area(d, 4, 8 * (uint64_t)(n - first));
 	log_used_area(d, 2, 2);	/* used->idx */
+	d->published_used = d->next_used;
+	return n;
 }
 
 /*
  * The device wrote @len bytes into the writable buffers of the chain at
  * @head: walk it again (as pop did, each descriptor read once) and mark
  * those bytes.  A chain the driver rewrote since pop is logged as far as
- * it still walks: its own memory, its own loss.
+ * it still walks: its own memory, its own loss.  Returns 0 (push's result).
  */
-static void log_push(struct vqd *d, uint16_t head, uint32_t len)
+static int log_push(struct vqd *d, uint16_t head, uint32_t len)
 {
 	struct table t = { .host = d->desc, .gpa = d->desc_addr, .len = d->num };
 	uint32_t i = head, count = 0;
@@ -876,21 +882,21 @@ static void log_push(struct vqd *d, uint16_t head, uint32_t len)
 
 	while (len) {
 		if (i >= t.len || ++count > t.len || read_desc(d, &t, i, &dc))
-			return;
+			return 0;
 		if (dc.flags & VIRTQ_DESC_F_INDIRECT) {
 			void *p;
 
 			if (in_indirect || !d->indirect_ok || !dc.len ||
 			    dc.len % sizeof(struct virtq_desc) ||
 			    dc.len / sizeof(struct virtq_desc) > VIRTQ_MAX_SIZE)
-				return;
+				return 0;
 			t.len = dc.len / sizeof(struct virtq_desc);
 			t.gpa = dc.addr;
 			p = __virtq_gmem_ptr(d->gmem, dc.addr, dc.len);
 			if (p && !((uintptr_t)p & 15))
 				t.host = p;
 			else if (!p && __virtq_gmem_check(d->gmem, dc.addr, dc.len))
-				return;
+				return 0;
 			else
 				t.host = NULL;
 			in_indirect = true;
@@ -905,9 +911,10 @@ static void log_push(struct vqd *d, uint16_t head, uint32_t len)
 			len -= n;
 		}
 		if (!(dc.flags & VIRTQ_DESC_F_NEXT))
-			return;
+			return 0;
 		i = dc.next;
 	}
+	return 0;
 }
 
 int virtq_device_set_log(struct virtq_device *vq, uint8_t *bitmap,
@@ -918,6 +925,11 @@ int virtq_device_set_log(struct virtq_device *vq, uint8_t *bitmap,
 	if (!vq)
 		return -EINVAL;
 	d = D(vq);
+	/* avail_event and used->flags are stored on the pop / notify path,
+	 * which stays free of logging: the whole used area is marked in the
+	 * log being left instead (the ring stops, or the log changes). */
+	if (d->logging && d->used)
+		log_used_area(d, 0, virtq_used_size(d->num));
 	d->log = bitmap;
 	d->log_len = bitmap ? bitmap_len : 0;
 	d->log_used_gpa = used_log_gpa;

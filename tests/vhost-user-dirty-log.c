@@ -7,7 +7,8 @@
  * dropping a request held in flight.  Then, bit by bit of the bitmap:
  * the pages the device wrote (the writable bytes up to the pushed length,
  * direct chains and an indirect one) and the used ring's page are marked,
- * and nothing else is (readable buffers, writable bytes past the length).
+ * and nothing else is (readable buffers, writable bytes past the length);
+ * a ring stopped while logging marks its used area (avail_event, flags).
  * Without LOG_ALL nothing is marked.  A bad SET_LOG_BASE answers a
  * failure and the connection stays up.
  */
@@ -280,6 +281,21 @@ int main(void)
 		struct range may[] = { { used, virtq_used_size(QSIZE) } };
 
 		check_log("indirect chain", bm, want, 3, may, 1);
+	}
+
+	/* A ring that stops while logging marks its whole used area
+	 * (avail_event and used->flags are not logged as they are stored):
+	 * QEMU reads the log after GET_VRING_BASE. */
+	memset(bm, 0, LOG_LEN);
+	{
+		struct vu_vring_state st = { .index = 1 };
+		struct vu_msg rep;
+		struct range want[] = { { tfe_gpa(&fe, u1), virtq_used_size(QSIZE) } };
+
+		CHECK_EQ(tfe_send(&fe, VU_GET_VRING_BASE, 0, &st, sizeof(st), NULL, 0), 0);
+		CHECK_EQ(tfe_recv(&fe, VU_GET_VRING_BASE, &rep), 0);
+		CHECK_EQ(rep.p.state.num, 1);
+		check_log("ring stopped", bm, want, 1, NULL, 0);
 	}
 
 	/* Logging off: nothing marked. */

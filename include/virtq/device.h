@@ -232,14 +232,18 @@ int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail);
  *     (the chain is walked again, as pop walked it; a chain the driver
  *     rewrote meanwhile is logged as far as it still walks);
  *   - flush: the used entries published and used->idx;
- *   - the stores of avail_event and used->flags;
+ *   - avail_event and used->flags are stored on the pop and notify path,
+ *     which stays free of logging: instead, each call of this function
+ *     while a log is set first marks the whole used area in that log, so
+ *     a caller that turns logging off (or changes the log) when the queue
+ *     stops, as the vhost-user backend does, has them covered;
  * the used-area writes at @used_log_gpa + their offset in the used area
  * (vhost's log_guest_addr; VIRTQ_DEVICE_NO_USED_LOG: not logged).  Pages
  * past @bitmap_len * 8 are not marked.  @bitmap NULL (or @bitmap_len 0)
  * turns logging off; so do init and restore (reclaim keeps the log).
- * Call it while the queue is
- * not being served (from the thread that serves it, or with that thread
- * stopped).  Logging off costs one predictable branch in push and flush.
+ * Call it while the queue is not being served (from the thread that
+ * serves it, or with that thread stopped).  Logging off costs one
+ * predictable branch in push and one in flush.
  * Returns 0, or -EINVAL (vq NULL).
  */
 #define VIRTQ_LOG_PAGE 4096u

@@ -155,6 +155,9 @@ static void queue_stop(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 		__virtq_vu_queue_thread_stop(q);
 	if (be->ops->queue_stop)
 		be->ops->queue_stop(be->opaque, q);
+	/* Logging off marks the whole used area (avail_event, flags):
+	 * QEMU syncs the log after GET_VRING_BASE. */
+	(void)virtq_device_set_log(q->dev, NULL, 0, VIRTQ_DEVICE_NO_USED_LOG);
 	__virtq_vu_inflight_stop(q);
 	q->base = virtq_device_last_avail(q->dev);
 	q->running = false;
@@ -1239,10 +1242,24 @@ static int h_set_log_base(struct virtq_vu_backend *be, struct vu_msg *m)
 		return reply_u64(be, m, 1);
 	}
 	pause_rings(be);
-	log_unmap(be);
-	be->log = p;
-	be->log_len = size;
-	be->log_slot = slot;
+	{
+		uint8_t *old = be->log;
+		size_t old_len = be->log_len;
+		int old_slot = be->log_slot;
+
+		/* The rings move to the new log (marking their used areas in
+		 * the old one) before the old one goes. */
+		be->log = p;
+		be->log_len = size;
+		be->log_slot = slot;
+		for (uint32_t i = 0; i < be->num_queues; i++)
+			if (be->q[i].running)
+				apply_log(be, &be->q[i]);
+		if (old) {
+			__virtq_vu_fault_unregister(old_slot);
+			munmap(old, old_len);
+		}
+	}
 	r = resume_rings(be, false);
 	if (r < 0)
 		return r;
