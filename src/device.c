@@ -855,14 +855,14 @@ static void log_used_area(const struct vqd *d, uint64_t off, uint64_t len)
  */
 static int log_flush(struct vqd *d, uint16_t n)
 {
-	uint32_t slot = d->published_used & (d->num - 1), first = n;
+	uint64_t end = 4 + 8 * (uint64_t)((d->published_used & (d->num - 1)) + n);
 
-	if (slot + first > d->num)
-		first = d->num - slot;	/* the batch wraps the ring */
-	log_used_area(d, 4 + 8 * (uint64_t)slot, 8 * (uint64_t)first);
-	if (first < n)
-		log_used_area(d, 4, 8 * (uint64_t)(n - first));
-	log_used_area(d, 2, 2);	/* used->idx */
+	/* One range from used->idx to the last entry written; a batch that
+	 * wraps the ring covers all of it.  Marking the entries before the
+	 * batch too costs nothing: the same few pages. */
+	if (end > 4 + 8 * (uint64_t)d->num)
+		end = 4 + 8 * (uint64_t)d->num;
+	log_used_area(d, 2, end - 2);
 	d->published_used = d->next_used;
 	return n;
 }
