@@ -810,8 +810,9 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 /* ---- dirty logging (live migration) ----------------------------------- */
 
 /*
- * Everything here runs only while a log is set (d->logging): push, flush
- * and the two used-area field stores test that one flag and call in.
+ * Everything here runs only while a log is set (d->logging): push and
+ * flush test that one flag and call in; virtq_device_set_log() covers
+ * the avail_event and used->flags stores.
  */
 
 /*
