@@ -48,6 +48,10 @@ struct vqd {
 	uint32_t num;
 	bool event_idx;
 	bool indirect_ok;
+	/* Dirty log (virtq_device_set_log); d->logging says it is set. */
+	uint8_t *log;
+	uint64_t log_len;		/* bytes of bitmap */
+	uint64_t log_used_gpa;		/* where used-area writes are logged */
 
 	/* Hot state: only the thread serving the queue touches it. */
 	alignas(CACHELINE) uint16_t last_avail;	/* next avail entry to pop */
@@ -64,6 +68,7 @@ struct vqd {
 	bool irq_lost;			/* next need_interrupt: yes (reclaim) */
 	bool notify_enabled;
 	bool broken;
+	bool logging;			/* dirty log set: push/flush mark pages */
 	uint32_t inflight;		/* popped (head < num), not yet pushed */
 	uint32_t unsignalled;		/* published since the last
 					 * need_interrupt, capped at 2^16 */
@@ -219,6 +224,17 @@ static int read_avail_idx(struct vqd *d)
 	d->shadow_avail = idx;
 	return n;
 }
+
+/*
+ * Dirty logging, out of line and cold: push and flush test d->logging
+ * once and tail-call these, so that with logging off the fast path keeps
+ * its code and registers.
+ */
+#define LOG_COLD __attribute__((noinline, cold))
+static LOG_COLD int log_push(struct vqd *d, uint16_t head, uint32_t len);
+static LOG_COLD int log_flush(struct vqd *d, uint16_t n);
+static LOG_COLD void log_push_batch(struct vqd *d, const uint16_t *heads,
+				    const uint32_t *lens, unsigned int n);
 
 /*
  * With EVENT_IDX and kicks wanted, ask for a kick at the next entry we
@@ -571,6 +587,8 @@ int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
 	e->len = virtq_cpu_to_le32(len);
 	d->next_used++;
 	d->inflight--;
+	if (__builtin_expect(d->logging, 0))
+		return log_push(d, head, len);
 	return 0;
 }
 
@@ -587,11 +605,14 @@ int virtq_device_flush(struct virtq_device *vq)
 	/* P2: pairs with the driver's acquire load of used->idx; the used
 	 * elements and the data we wrote into its buffers go with it. */
 	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(d->next_used));
-	d->published_used = d->next_used;
 	/* Counted past u16: after 2^16 entries used->idx is back where it
-	 * was, yet every used_event has gone by. */
+	 * was, yet every used_event has gone by.  Before the log's tail
+	 * call: a logged flush must interrupt like any other. */
 	if (d->unsignalled <= 0xffff)
 		d->unsignalled += n;
+	if (__builtin_expect(d->logging, 0))
+		return log_flush(d, n);
+	d->published_used = d->next_used;
 	return n;
 }
 
@@ -1078,10 +1099,13 @@ int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
 
 /* push_batch()'s end: account for @n pushed entries and publish (P2). */
 static inline __attribute__((always_inline)) int
-push_publish(struct vqd *d, unsigned int n)
+push_publish(struct vqd *d, const uint16_t *heads, const uint32_t *lens,
+	     unsigned int n)
 {
 	uint16_t next = (uint16_t)(d->next_used + n);
 
+	if (__builtin_expect(d->logging, 0))
+		log_push_batch(d, heads, lens, n);
 	d->inflight -= n;
 	d->next_used = next;
 	n = (uint16_t)(next - d->published_used);
@@ -1090,10 +1114,12 @@ push_publish(struct vqd *d, unsigned int n)
 	/* P2: pairs with the driver's acquire load of used->idx; the used
 	 * elements and the data we wrote into its buffers go with it. */
 	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
-	d->published_used = next;
 	/* As flush: need_interrupt's window, counted past u16. */
 	if (d->unsignalled <= 0xffff)
 		d->unsignalled += n;
+	if (__builtin_expect(d->logging, 0))
+		return log_flush(d, (uint16_t)n);	/* sets published_used */
+	d->published_used = next;
 	return (int)n;
 }
 
@@ -1119,7 +1145,7 @@ static __attribute__((noinline)) int push_n(struct vqd *d,
 		e->id = virtq_cpu_to_le32(heads[k]);
 		e->len = virtq_cpu_to_le32(lens[k]);
 	}
-	return push_publish(d, n);
+	return push_publish(d, heads, lens, n);
 }
 
 int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
@@ -1143,5 +1169,144 @@ int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
 	/* Plain stores: published by the release store (P2). */
 	e->id = virtq_cpu_to_le32(head);
 	e->len = virtq_cpu_to_le32(lens[0]);
-	return push_publish(d, 1);
+	return push_publish(d, heads, lens, 1);
+}
+
+/* ---- dirty logging (live migration) ----------------------------------- */
+
+/*
+ * Everything here runs only while a log is set (d->logging): push and
+ * flush test that one flag and call in; virtq_device_set_log() covers
+ * the avail_event and used->flags stores.
+ */
+
+/*
+ * Mark the pages of [gpa, gpa + len); pages past the bitmap are skipped.
+ * One atomic OR per bitmap byte (eight pages): the frontend clears bits
+ * while we set them, other queues' threads set bits in the same bytes,
+ * and the read-modify-write orders our writes to guest memory before the
+ * mark.
+ */
+static void log_range(const struct vqd *d, uint64_t gpa, uint64_t len)
+{
+	uint64_t first, last, pages = d->log_len * 8;
+
+	if (!len)
+		return;
+	first = gpa / VIRTQ_LOG_PAGE;
+	last = (len - 1 > UINT64_MAX - gpa ? UINT64_MAX : gpa + len - 1) /
+	       VIRTQ_LOG_PAGE;
+	if (first >= pages)
+		return;
+	if (last >= pages)
+		last = pages - 1;
+	for (uint64_t b = first / 8; b <= last / 8; b++) {
+		unsigned int lo = b == first / 8 ? first % 8 : 0;
+		unsigned int hi = b == last / 8 ? last % 8 : 7;
+		uint8_t bits = (uint8_t)((0xffu >> (7 - hi)) & (0xffu << lo));
+
+		__atomic_fetch_or(&d->log[b], bits, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void log_used_area(const struct vqd *d, uint64_t off, uint64_t len)
+{
+	if (d->log_used_gpa != VIRTQ_DEVICE_NO_USED_LOG)
+		log_range(d, d->log_used_gpa + off, len);
+}
+
+/*
+ * The @n used entries just published (from published_used on) and
+ * used->idx; finishes flush (published_used) and returns its result.
+ */
+static int log_flush(struct vqd *d, uint16_t n)
+{
+	uint64_t end = 4 + 8 * (uint64_t)((d->published_used & (d->num - 1)) + n);
+
+	/* One range from used->idx to the last entry written; a batch that
+	 * wraps the ring covers all of it.  Marking the entries before the
+	 * batch too costs nothing: the same few pages. */
+	if (end > 4 + 8 * (uint64_t)d->num)
+		end = 4 + 8 * (uint64_t)d->num;
+	log_used_area(d, 2, end - 2);
+	d->published_used = d->next_used;
+	return n;
+}
+
+/*
+ * The device wrote @len bytes into the writable buffers of the chain at
+ * @head: walk it again (as pop did, each descriptor read once) and mark
+ * those bytes.  A chain the driver rewrote since pop is logged as far as
+ * it still walks: its own memory, its own loss.  Returns 0 (push's result).
+ */
+static int log_push(struct vqd *d, uint16_t head, uint32_t len)
+{
+	struct table t = { .host = d->desc, .gpa = d->desc_addr, .len = d->num };
+	uint32_t i = head, count = 0;
+	bool in_indirect = false;
+	struct dcopy dc;
+
+	while (len) {
+		if (i >= t.len || ++count > t.len || read_desc(d, &t, i, &dc))
+			return 0;
+		if (dc.flags & VIRTQ_DESC_F_INDIRECT) {
+			void *p;
+
+			if (in_indirect || !d->indirect_ok || !dc.len ||
+			    dc.len % sizeof(struct virtq_desc) ||
+			    dc.len / sizeof(struct virtq_desc) > VIRTQ_MAX_SIZE)
+				return 0;
+			t.len = dc.len / sizeof(struct virtq_desc);
+			t.gpa = dc.addr;
+			p = __virtq_gmem_ptr(d->gmem, dc.addr, dc.len);
+			if (p && !((uintptr_t)p & 15))
+				t.host = p;
+			else if (!p && __virtq_gmem_check(d->gmem, dc.addr, dc.len))
+				return 0;
+			else
+				t.host = NULL;
+			in_indirect = true;
+			i = 0;
+			count = 0;
+			continue;
+		}
+		if (dc.flags & VIRTQ_DESC_F_WRITE) {
+			uint32_t n = dc.len < len ? dc.len : len;
+
+			log_range(d, dc.addr, n);
+			len -= n;
+		}
+		if (!(dc.flags & VIRTQ_DESC_F_NEXT))
+			return 0;
+		i = dc.next;
+	}
+	return 0;
+}
+
+/* push_batch's buffers: log_push() for each entry. */
+static void log_push_batch(struct vqd *d, const uint16_t *heads,
+			   const uint32_t *lens, unsigned int n)
+{
+	for (unsigned int k = 0; k < n; k++)
+		log_push(d, heads[k], lens[k]);
+}
+
+int virtq_device_set_log(struct virtq_device *vq, uint8_t *bitmap,
+			 uint64_t bitmap_len, uint64_t used_log_gpa)
+{
+	struct vqd *d;
+
+	if (!vq)
+		return -EINVAL;
+	d = D(vq);
+	/* avail_event and used->flags are stored on the pop / notify path,
+	 * which stays free of logging: the whole used area is marked in the
+	 * log being left instead (the ring stops, or the log changes). */
+	if (d->logging && d->used)
+		log_used_area(d, 0, virtq_used_size(d->num));
+	d->log = bitmap;
+	d->log_len = bitmap ? bitmap_len : 0;
+	d->log_used_gpa = used_log_gpa;
+	d->logging = bitmap && bitmap_len;
+	return 0;
 }

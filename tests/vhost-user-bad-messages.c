@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vhost-user-bad-messages: every bad message closes that connection with
+ * vhost-user-bad-messages: every bad message (a broken stream: header,
+ * size, fd count, unknown request; or a refused value when no ack was
+ * asked for) closes that connection with
  * one logged line naming the request, releases every fd and mapping the
  * connection held (counted in /proc/self/fd and /proc/self/maps), and the
  * same backend then serves a new connection (negotiation, a ring, a
@@ -115,12 +117,13 @@ struct bad_case {
 	void (*send)(struct tfe *fe);
 };
 
+/* Without NEED_REPLY: a refused value closes the connection (with an
+ * ack asked for it is answered instead: vhost-user-refused-acked). */
 static void send_vring(struct tfe *fe, uint32_t req, uint32_t index, uint32_t num)
 {
 	struct vu_vring_state st = { .index = index, .num = num };
 
-	(void)tfe_send(fe, req, VU_VERSION | VU_FLAG_NEED_REPLY, &st, sizeof(st),
-		       NULL, 0);
+	(void)tfe_send(fe, req, VU_VERSION, &st, sizeof(st), NULL, 0);
 }
 
 static void b_get_features_size(struct tfe *fe)
@@ -279,7 +282,7 @@ static void b_unsupported(struct tfe *fe)
 {
 	uint64_t v = 0;
 
-	(void)tfe_send(fe, VU_SET_LOG_BASE, 0, &v, 8, NULL, 0);
+	(void)tfe_send(fe, VU_SET_VRING_ENDIAN, 0, &v, 8, NULL, 0);
 }
 
 static void b_stray_fd(struct tfe *fe)
@@ -349,13 +352,6 @@ static void b_config_size(struct tfe *fe)
 	struct vu_config c = { .offset = 0, .size = 16 };
 
 	(void)tfe_send(fe, VU_GET_CONFIG, 0, &c, VU_CONFIG_HDR_SIZE + 8, NULL, 0);
-}
-
-static void b_config_range(struct tfe *fe)
-{
-	struct vu_config c = { .offset = 250, .size = 16 };
-
-	(void)tfe_send(fe, VU_GET_CONFIG, 0, &c, VU_CONFIG_HDR_SIZE + 16, NULL, 0);
 }
 
 static void b_inflight_small(struct tfe *fe)
@@ -441,7 +437,7 @@ static const struct bad_case cases[] = {
 	{ "SET_VRING_ADDR past the end of memory", P_NEG, "outside the memory table", b_addr_straddles },
 	{ "SET_VRING_ADDR of 32 bytes", P_NEG, "SET_VRING_ADDR: payload", b_addr_size },
 	{ "unknown request 200", P_NEG, "unknown request 200", b_unknown },
-	{ "SET_LOG_BASE (unsupported)", P_NEG, "SET_LOG_BASE: not supported", b_unsupported },
+	{ "SET_VRING_ENDIAN (unsupported)", P_NEG, "SET_VRING_ENDIAN: not supported", b_unsupported },
 	{ "GET_QUEUE_NUM with an fd", P_NEG, "GET_QUEUE_NUM: carries 1 fds", b_stray_fd },
 	{ "SET_VRING_KICK with a memfd", P_NEG, "not an eventfd", b_kick_not_eventfd },
 	{ "SET_VRING_CALL no-fd flag with an fd", P_NEG, "SET_VRING_CALL", b_call_nofd_with_fd },
@@ -451,7 +447,6 @@ static const struct bad_case cases[] = {
 	{ "ADD_MEM_REG without fd", P_NEG, "ADD_MEM_REG: carries 0 fds", b_add_no_fd },
 	{ "REM_MEM_REG of no region", P_RUN, "REM_MEM_REG: no region", b_rem_missing },
 	{ "GET_CONFIG size mismatch", P_NEG, "GET_CONFIG", b_config_size },
-	{ "GET_CONFIG past 256 bytes", P_NEG, "past the config space", b_config_range },
 	{ "SET_INFLIGHT_FD too small", P_RUN, "SET_INFLIGHT_FD", b_inflight_small },
 	{ "GET_INFLIGHT_FD 9 queues", P_NEG, "GET_INFLIGHT_FD", b_inflight_queues },
 	{ "SET_STATUS 0x100", P_NEG, "SET_STATUS", b_status_big },

@@ -5,28 +5,97 @@
  *   virtq-blk --socket /tmp/vblk.sock --image disk.img [--read-only]
  *             [--queues N] [--serial STR]
  *
+ * SIGHUP after the image changed size: the new capacity goes to the
+ * frontend (CONFIG_CHANGE_MSG) and on to the guest.
+ *
  * QEMU attaches with
  *   -chardev socket,id=vb,path=/tmp/vblk.sock
  *   -device vhost-user-blk-pci,chardev=vb,num-queues=N
  * (guest RAM must be shared: memory-backend-memfd,share=on).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "virtq/vhost_user.h"
 #include "virtq-blk/blk.h"
 
 static struct virtq_vu_backend *backend;
+static int resize_pipe[2] = { -1, -1 };
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	if (backend)
 		virtq_vu_backend_stop(backend);
+}
+
+/* SIGHUP: the image changed size; the resize thread handles it. */
+static void on_hup(int sig)
+{
+	char c = 1;
+
+	(void)sig;
+	if (write(resize_pipe[1], &c, 1) < 0)
+		return;	/* a resize is pending already (pipe full) */
+}
+
+struct resizer {
+	struct virtq_vu_backend *be;
+	struct blk_disk *disk;
+	unsigned int queues;
+};
+
+/*
+ * Live resize: read the image size again, put it in the config space and
+ * tell the frontend (CONFIG_CHANGE_MSG); QEMU reads the config again and
+ * the guest's driver sees the new capacity.  A thread of its own: the
+ * frontend reads the config on the main socket (the runner's thread)
+ * before it acks.  A 0 byte on the pipe ends it.
+ */
+static void *resize_thread(void *arg)
+{
+	struct resizer *rz = arg;
+	uint8_t cfg[BLK_CONFIG_LEN];
+
+	for (;;) {
+		uint64_t old, now;
+		ssize_t n;
+		char c;
+		int r;
+
+		n = read(resize_pipe[0], &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || c == 0)
+			return NULL;
+		r = blk_disk_resize(rz->disk, &old, &now);
+		if (r < 0) {
+			fprintf(stderr, "virtq-blk: SIGHUP: cannot read the image size (%s); still %llu sectors\n",
+				strerror(-r), (unsigned long long)blk_disk_sectors(rz->disk));
+			continue;
+		}
+		if (r == 0) {
+			fprintf(stderr, "virtq-blk: SIGHUP: the image is still %llu sectors\n",
+				(unsigned long long)now);
+			continue;
+		}
+		blk_config(rz->disk, rz->queues, cfg);
+		virtq_vu_backend_set_config_space(rz->be, cfg, sizeof(cfg));
+		r = virtq_vu_backend_config_changed(rz->be);
+		fprintf(stderr, "virtq-blk: image resized from %llu to %llu sectors; %s\n",
+			(unsigned long long)old, (unsigned long long)now,
+			r == 0 ? "the frontend was told" :
+			r == -ENOTCONN ? "no frontend channel to tell (a frontend reads the size when it connects)" :
+			strerror(-r));
+	}
 }
 
 static void usage(FILE *f)
@@ -44,6 +113,9 @@ static void usage(FILE *f)
 		"  -D, --direct        O_DIRECT, bypass the page cache (QEMU's cache.direct=on);\n"
 		"                      requests not aligned as O_DIRECT needs stay buffered\n"
 		"  -h, --help          this text\n"
+		"\n"
+		"Live resize: grow (or shrink) FILE, then send SIGHUP: virtq-blk reads its\n"
+		"size again and tells the frontend, whose guest sees the new capacity.\n"
 		"\n"
 		"QEMU: -chardev socket,id=vb,path=PATH -device vhost-user-blk-pci,chardev=vb\n"
 		"with guest RAM in a shared memfd (memory-backend-memfd,share=on).\n",
@@ -159,6 +231,20 @@ int main(int argc, char **argv)
 		goto out_be;
 	}
 	backend = be;
+	struct resizer rz = { .be = be, .disk = &disk, .queues = queues };
+	struct sigaction hup = { .sa_handler = on_hup, .sa_flags = SA_RESTART };
+	pthread_t rth;
+	bool have_rth = false;
+
+	if (pipe2(resize_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+		/* The thread's end blocks; the signal handler's does not. */
+		fcntl(resize_pipe[0], F_SETFL, 0);
+		have_rth = pthread_create(&rth, NULL, resize_thread, &rz) == 0;
+		if (have_rth)
+			sigaction(SIGHUP, &hup, NULL);
+	}
+	if (!have_rth)
+		fprintf(stderr, "virtq-blk: no resize thread: SIGHUP will not resize\n");
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -173,6 +259,14 @@ int main(int argc, char **argv)
 	backend = NULL;
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	if (have_rth) {
+		char zero = 0;
+
+		signal(SIGHUP, SIG_IGN);
+		fcntl(resize_pipe[1], F_SETFL, 0);	/* the 0 must get through */
+		if (write(resize_pipe[1], &zero, 1) == 1)
+			pthread_join(rth, NULL);
+	}
 out_be:
 	virtq_vu_backend_destroy(be);
 out_disk:

@@ -277,6 +277,34 @@ bool virtq_device_is_broken(const struct virtq_device *vq);
 int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail);
 
 /*
+ * Dirty-page logging, for live migration (vhost-user VHOST_F_LOG_ALL):
+ * while a log is set, every guest page the device side writes is marked
+ * in @bitmap with an atomic OR, bit (n % 8) of byte n / 8 for guest page n
+ * of VIRTQ_LOG_PAGE bytes:
+ *   - push (and push_batch): the chain's device-writable buffers, up to the pushed length
+ *     (the chain is walked again, as pop walked it; a chain the driver
+ *     rewrote meanwhile is logged as far as it still walks);
+ *   - flush (and push_batch): the used entries published and used->idx;
+ *   - avail_event and used->flags are stored on the pop and notify path,
+ *     which stays free of logging: instead, each call of this function
+ *     while a log is set first marks the whole used area in that log, so
+ *     a caller that turns logging off (or changes the log) when the queue
+ *     stops, as the vhost-user backend does, has them covered;
+ * the used-area writes at @used_log_gpa + their offset in the used area
+ * (vhost's log_guest_addr; VIRTQ_DEVICE_NO_USED_LOG: not logged).  Pages
+ * past @bitmap_len * 8 are not marked.  @bitmap NULL (or @bitmap_len 0)
+ * turns logging off; so do init and restore (reclaim keeps the log).
+ * Call it while the queue is not being served (from the thread that
+ * serves it, or with that thread stopped).  Logging off costs one
+ * predictable branch in push and one in flush.
+ * Returns 0, or -EINVAL (vq NULL).
+ */
+#define VIRTQ_LOG_PAGE 4096u
+#define VIRTQ_DEVICE_NO_USED_LOG UINT64_MAX
+int virtq_device_set_log(struct virtq_device *vq, uint8_t *bitmap,
+			 uint64_t bitmap_len, uint64_t used_log_gpa);
+
+/*
  * Saved queue state: versioned, fixed little-endian layout, so it can be
  * written to a file and restored by another build or host.
  */

@@ -29,12 +29,29 @@ extern "C" {
  * a struct virtq_device for the application's device model.
  *
  * Every message is validated (payload size for the request, fd count,
- * queue index, ring size, memory regions).  A bad message closes that
- * connection with one logged line naming the request and the fault; every
- * fd and mapping the connection held is released, and the backend is ready
- * to accept the next connection.  Nothing from the frontend can end the
- * process.  With VIRTQ_VU_TRACE set in the environment, every message
- * received is logged too (request, flags, size, fd count).
+ * queue index, ring size, memory regions).  A request the backend refuses
+ * (a well-formed message with a value out of range, a region it does not
+ * have, an fd it cannot use, memory it cannot map) changes nothing and,
+ * with REPLY_ACK negotiated and NEED_REPLY set, is answered with a
+ * non-zero ack while the connection stays up; a GET_CONFIG past the config
+ * space is answered with an empty payload (the spec's failure form).  A
+ * broken stream (bad header or version flags, a payload of the wrong size,
+ * the wrong number of fds, an unknown or unnegotiated request) or a
+ * refusal nobody asked an ack for closes that connection with one logged
+ * line naming the request and the fault; every fd and mapping the
+ * connection held is released, and the backend is ready to accept the
+ * next connection.  Nothing from the frontend can end the process.  With
+ * VIRTQ_VU_TRACE set in the environment, every message received is logged
+ * too (request, flags, size, fd count).
+ *
+ * Kick, call and err fds may be any pollable fd that is readable (kick)
+ * or writable (call, err): eventfds, pipe ends, sockets (checked with
+ * fstat / fcntl, /proc is not needed); the backend makes them
+ * non-blocking.  SET_VRING_KICK with the no-fd flag asks for polling: the
+ * runner then looks at the ring every millisecond, an own event loop sees
+ * kick fd -1 and must poll it itself.  Each time a ring starts, its call
+ * fd is signalled once (as soon as there is one): a completion the
+ * previous backend published but died before signalling is announced.
  *
  * Two ways to drive it:
  *
@@ -50,16 +67,30 @@ extern "C" {
  *    queue_start and queue_stop are called on the calling thread while the
  *    queue's thread is not running.
  *
- * A ring runs when it has a size, addresses, a kick fd, a memory table,
- * and is enabled (with VHOST_USER_F_PROTOCOL_FEATURES negotiated a ring
- * starts disabled until SET_VRING_ENABLE 1; without it, enabled).  Any
- * message that changes what a running ring uses (memory table, features,
- * size / addresses / base / kick fd, disable, GET_VRING_BASE, reset) stops
- * the ring first (queue_stop), then restarts it if it still qualifies.
+ * A ring runs when it has a size, addresses, a kick fd (or the no-fd
+ * flag: polling), a memory table, and is enabled (with
+ * VHOST_USER_F_PROTOCOL_FEATURES negotiated a ring starts disabled until
+ * SET_VRING_ENABLE 1; without it, enabled).  Any message that changes
+ * what a running ring uses (memory table, features, size / addresses /
+ * base / kick fd, disable, GET_VRING_BASE, reset) stops the ring first
+ * (queue_stop), then restarts it if it still qualifies.  Except, with the
+ * runner, where stopping would make the frontend wait behind the I/O in
+ * flight: ADD_MEM_REG / REM_MEM_REG of a region that holds none of the
+ * ring's areas, SET_FEATURES that only toggles VHOST_F_LOG_ALL,
+ * SET_VRING_ADDR that only changes the log flag or address, and
+ * SET_LOG_BASE pause the queue threads (joined between two callbacks;
+ * requests stay in flight), change what they use, and resume them.
+ *
+ * Live migration: VHOST_F_LOG_ALL is offered by every backend, with
+ * LOG_SHMFD.  While it is acked and SET_LOG_BASE gave a bitmap, every
+ * guest page the device side writes is marked (virtq_device_set_log():
+ * the writable bytes up to each pushed length, the used ring), so a
+ * device model needs nothing of its own as long as it reports at push
+ * how many bytes it wrote.
  */
 
 #define VIRTQ_VU_MAX_QUEUES	64	/* per backend */
-#define VIRTQ_VU_MAX_MEM_SLOTS	64	/* regions in one memory table */
+#define VIRTQ_VU_MAX_MEM_SLOTS	509	/* regions in one memory table (as libvhost-user, rust-vmm) */
 #define VIRTQ_VU_MAX_CONFIG	256	/* device config space bytes */
 
 /* vhost-user's own feature bit (30), added by the backend to its offer. */
@@ -84,7 +115,15 @@ struct virtq_vu_backend_ops {
 	 * avail index (GET_VRING_BASE).  May be NULL.
 	 */
 	void (*queue_stop)(void *opaque, struct virtq_vu_queue *q);
-	/* Runner only: the kick fd fired (its counter already read). */
+	/*
+	 * Runner: the kick fd fired (its counter already read), or the ring
+	 * just started (chains may be waiting), or, for a polled ring, every
+	 * millisecond.  Own event loop: called from inside dispatch right
+	 * after queue_start when the ring's kick fd cannot be written to (a
+	 * pipe's read end) or there is none; otherwise the backend counts
+	 * one kick on the kick eventfd so that the application's loop looks
+	 * at a (re)started ring at once.  May be NULL.
+	 */
 	void (*queue_kick)(void *opaque, struct virtq_vu_queue *q);
 	/* Runner only: the fd given to virtq_vu_queue_set_event_fd fired. */
 	void (*queue_event)(void *opaque, struct virtq_vu_queue *q);
@@ -112,9 +151,16 @@ struct virtq_vu_backend_config {
 };
 
 /*
- * Create a backend (not listening yet).  Returns 0, or -EINVAL (cfg or
- * ops NULL, num_queues or max_queue_size or config_len out of range),
- * -ENOMEM, or -errno from eventfd().
+ * Create a backend (not listening yet).  Of the ring and transport
+ * feature bits (24..49) @cfg->features may hold only those the library
+ * implements: INDIRECT_DESC, EVENT_IDX, VERSION_1, ORDER_PLATFORM (and
+ * bits 26, VHOST_F_LOG_ALL, and 30, PROTOCOL_FEATURES: the library adds
+ * both to every offer); RING_PACKED, ACCESS_PLATFORM, IN_ORDER,
+ * NOTIFICATION_DATA and the rest are refused here rather than negotiated
+ * and then ignored.  Returns 0, or -EINVAL (cfg or ops NULL, num_queues
+ * or max_queue_size or config_len out of range), -EOPNOTSUPP (a ring or
+ * transport feature the library does not implement), -ENOMEM, or -errno
+ * from eventfd().
  */
 int virtq_vu_backend_create(struct virtq_vu_backend **out,
 			    const struct virtq_vu_backend_config *cfg);
@@ -162,8 +208,19 @@ int virtq_vu_backend_conn_fd(const struct virtq_vu_backend *be);
  * (rings stopped, memory unmapped, fds closed), and the return value says
  * why: -ECONNRESET (the frontend closed it), -EPROTO (a malformed or
  * unsupported message; the reason was logged), -ETIMEDOUT (a message
- * arrived incomplete), -ENOTCONN (no connection), or -errno from the
- * socket or from setting up a ring (also logged).
+ * arrived incomplete), -EFAULT (the frontend shrank memory it shared and
+ * an access faulted: see below), -ENOTCONN (no connection), or -errno
+ * from the socket or from setting up a ring (also logged).
+ *
+ * Memory the frontend shares (memory table, inflight region) is sealed
+ * against shrinking when it is a memfd that allows sealing (F_SEAL_SHRINK
+ * is added at map time).  Memory that cannot be sealed is guarded by a
+ * process-wide SIGBUS handler the backend installs (chained to the one
+ * before it): an access past the end of a shrunk file, in any thread, gets
+ * scratch memory in place of the whole mapping, and the connection is
+ * shut down and torn down by the control thread.  An application that
+ * installs its own SIGBUS handler after creating a backend must chain to
+ * the previous one.
  */
 int virtq_vu_backend_dispatch(struct virtq_vu_backend *be);
 
@@ -188,10 +245,38 @@ uint64_t virtq_vu_backend_protocol_features(const struct virtq_vu_backend *be);
 /*
  * Replace the config space (length unchanged: at most the config_len given
  * at create).  Returns 0 or -EINVAL.  The frontend reads it on its next
- * GET_CONFIG (no change notification is sent).
+ * GET_CONFIG; virtq_vu_backend_config_changed() tells it to.  Thread-safe.
  */
 int virtq_vu_backend_set_config_space(struct virtq_vu_backend *be,
 				      const void *config, uint32_t len);
+
+/*
+ * Tell the frontend the config space changed (BACKEND_REQ's
+ * CONFIG_CHANGE_MSG), after virtq_vu_backend_set_config_space(): QEMU
+ * then reads it again (GET_CONFIG) and, for a virtio-blk capacity change,
+ * interrupts the guest, whose driver picks the new size up.  With
+ * REPLY_ACK agreed it waits (at most 5 s) for the frontend's ack.  Call it
+ * from an application thread, never from a callback of the control thread
+ * (the frontend asks GET_CONFIG on the main socket before it answers).
+ * Returns 0, or -ENOTCONN (no backend channel: the frontend did not send
+ * SET_BACKEND_REQ_FD, or no connection), -EIO (the frontend answered
+ * failure), -EPROTO (its answer was not an ack of this request),
+ * -ETIMEDOUT (no answer), -ECONNRESET / -EPIPE (the channel closed), or
+ * another -errno from the socket.
+ */
+int virtq_vu_backend_config_changed(struct virtq_vu_backend *be);
+
+/*
+ * Any request on the backend channel (request numbers from the spec's
+ * "Back-end message types"), @size payload bytes, with @nfds fds when
+ * BACKEND_SEND_FD is agreed; waits for the ack when REPLY_ACK is.  Same
+ * thread rule as above.  Returns 0, or -EINVAL (payload over 264 bytes,
+ * more than 8 fds, NULL pointers), -EOPNOTSUPP (fds without
+ * BACKEND_SEND_FD), and the errors of virtq_vu_backend_config_changed().
+ */
+int virtq_vu_backend_request(struct virtq_vu_backend *be, uint32_t request,
+			     const void *payload, uint32_t size, const int *fds,
+			     unsigned int nfds);
 
 /* ---- per queue (valid between queue_start and the end of queue_stop) -- */
 

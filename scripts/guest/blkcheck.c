@@ -20,6 +20,16 @@
  *   blkcheck verify-host IMG HSEED host: after "ro", the image is unchanged
  *   blkcheck demo-prep IMG MSG     host: put MSG in sector 0
  *   blkcheck demo-show IMG         host: print what the guest left in sector 1
+ *   blkcheck migrate DEV           live migration: rounds of write, flush,
+ *                                  read back until the host says stop, then
+ *                                  verify everything (see "live migration")
+ *   blkcheck mig-stop IMG          host: tell the migrate workers to stop
+ *   blkcheck resize DEV            live resize: wait for the disk to grow,
+ *                                  then write and read the new part
+ *   blkcheck verify-resize IMG GSEED HSEED SIZE
+ *                                  host: check the image after "resize"
+ *   blkcheck verify-mig IMG GSEED HSEED ROUNDS...
+ *                                  host: check the image after "migrate"
  *
  * Disk layout (MiB), 64 MiB image:
  *   [ 0,40)  guest pattern, written with six methods (buffered 4k, O_DIRECT
@@ -1112,10 +1122,350 @@ static int demo_show(const char *img)
 	return sec[0] ? 0 : 1;
 }
 
+/* --------------------------------------------------------- live migration */
+
+/*
+ * blkcheck migrate DEV: the guest half of tests/integration/linux-migrate.
+ * One worker per queue (vqt.queues), each pinned to a CPU, owns an equal
+ * share of 1 MiB slots in [0, 32 MiB).  Round k of worker w writes slot
+ * k % nslots with a pattern seeded by (gseed, w, k) in 64 KiB O_DIRECT
+ * writes, flushes, reads the slot back and checks it, and checks the slot
+ * it will overwrite next (written rounds ago: before a migration, maybe).
+ * It also reads the slot into one of two buffers the CPU never writes
+ * and checks that buffer only in the next round: the bytes the device put
+ * there reach the migration's destination only through the dirty log
+ * (the guest's CPU never touches those pages, so nothing else marks them
+ * dirty), and a round later the check may well run on the destination.
+ * After each round it reads the control sector (the disk's last); when the
+ * host has written "VQT-STOP" there, the worker verifies every slot it
+ * wrote and prints "VQT-MIG-FINAL w=W rounds=N" for the host's check.
+ */
+#define MIG_AREA	(32 * MiB)
+#define MIG_SLOT	MiB
+#define MIG_CHUNK	(64 * 1024)
+#define MIG_CTL		(DISK_SIZE - SECTOR)
+#define MIG_MAX_ROUNDS	1000000ull
+#define MIG_MAX_WORKERS	8
+
+static uint64_t mig_seed(uint64_t gseed, int w, uint64_t round)
+{
+	uint64_t s = pat_word(gseed ^ 0x6d69677261746521ull,
+			      (((uint64_t)w << 40) | round) * 8);
+
+	return s ? s : 1;
+}
+
+static int mig_check_slot(int fd, unsigned char *buf, uint64_t off, uint64_t seed,
+			  char *err, size_t errlen)
+{
+	uint64_t want, got;
+	long bad;
+
+	if (pread(fd, buf, MIG_SLOT, off) != (ssize_t)MIG_SLOT) {
+		snprintf(err, errlen, "pread at %" PRIu64 ": %s", off, strerror(errno));
+		return -1;
+	}
+	bad = pat_check(buf, off, MIG_SLOT, seed, &want, &got);
+	if (bad >= 0) {
+		snprintf(err, errlen, "byte %" PRIu64 ": want %016" PRIx64 " got %016" PRIx64,
+			 off + bad, want, got);
+		return -1;
+	}
+	return 0;
+}
+
+static int mig_worker(const char *dev, int w, int nw, int ncpu, uint64_t gseed)
+{
+	int nslots = (int)(MIG_AREA / MIG_SLOT) / nw, first = w * nslots;
+	int64_t last[32];
+	unsigned char *buf = alloc_buf(), *dma[2] = { alloc_buf(), alloc_buf() };
+	uint64_t k, dma_off[2] = { 0, 0 }, dma_seed[2] = { 0, 0 };
+	char err[300], name[32];
+	int fd;
+
+	snprintf(name, sizeof(name), "migrate-w%d", w);
+	pin_to(w % ncpu);
+	fd = open(dev, O_RDWR | O_DIRECT);
+	if (!buf || !dma[0] || !dma[1] || fd < 0) {
+		result("VQT-RESULT", name, "FAIL", "setup: %s", strerror(errno));
+		return 1;
+	}
+	for (int i = 0; i < nslots; i++)
+		last[i] = -1;
+	for (k = 0; k < MIG_MAX_ROUNDS; k++) {
+		int slot = (int)(k % (uint64_t)nslots), next = (slot + 1) % nslots;
+		uint64_t off = (uint64_t)(first + slot) * MIG_SLOT;
+		uint64_t seed = mig_seed(gseed, w, k);
+
+		for (uint64_t o = 0; o < MIG_SLOT; o += MIG_CHUNK) {
+			pat_fill(buf, off + o, MIG_CHUNK, seed);
+			if (pwrite(fd, buf, MIG_CHUNK, off + o) != MIG_CHUNK) {
+				result("VQT-RESULT", name, "FAIL", "round %" PRIu64 ": pwrite at %" PRIu64 ": %s",
+				       k, off + o, strerror(errno));
+				return 1;
+			}
+		}
+		if (fdatasync(fd)) {
+			result("VQT-RESULT", name, "FAIL", "round %" PRIu64 ": flush: %s", k, strerror(errno));
+			return 1;
+		}
+		last[slot] = (int64_t)k;
+		if (mig_check_slot(fd, buf, off, seed, err, sizeof(err)) ||
+		    (last[next] >= 0 &&
+		     mig_check_slot(fd, buf, (uint64_t)(first + next) * MIG_SLOT,
+				    mig_seed(gseed, w, (uint64_t)last[next]), err, sizeof(err)))) {
+			result("VQT-RESULT", name, "FAIL", "round %" PRIu64 ": read back: %s", k, err);
+			return 1;
+		}
+		/* The device-only buffers: fill one now, check the other,
+		 * which the device filled a round ago. */
+		if (pread(fd, dma[k & 1], MIG_SLOT, off) != (ssize_t)MIG_SLOT) {
+			result("VQT-RESULT", name, "FAIL", "round %" PRIu64 ": pread: %s", k, strerror(errno));
+			return 1;
+		}
+		dma_off[k & 1] = off;
+		dma_seed[k & 1] = seed;
+		if (k > 0) {
+			uint64_t want, got;
+			long bad = pat_check(dma[(k - 1) & 1], dma_off[(k - 1) & 1], MIG_SLOT,
+					     dma_seed[(k - 1) & 1], &want, &got);
+
+			if (bad >= 0) {
+				result("VQT-RESULT", name, "FAIL", "round %" PRIu64 ": what the device read a round ago is not in guest memory now (byte %" PRIu64 ": want %016" PRIx64 " got %016" PRIx64 ")",
+				       k, dma_off[(k - 1) & 1] + bad, want, got);
+				return 1;
+			}
+		}
+		if (k % 8 == 0)
+			out("VQT-MIG w=%d round=%" PRIu64, w, k);
+		if (pread(fd, buf, SECTOR, MIG_CTL) == SECTOR && !memcmp(buf, "VQT-STOP", 8))
+			break;
+	}
+	if (k == MIG_MAX_ROUNDS) {
+		result("VQT-RESULT", name, "FAIL", "the host never said stop");
+		return 1;
+	}
+	for (int i = 0; i < nslots; i++) {
+		if (last[i] < 0)
+			continue;
+		if (mig_check_slot(fd, buf, (uint64_t)(first + i) * MIG_SLOT,
+				   mig_seed(gseed, w, (uint64_t)last[i]), err, sizeof(err))) {
+			result("VQT-RESULT", name, "FAIL", "final check of slot %d: %s", first + i, err);
+			return 1;
+		}
+	}
+	out("VQT-MIG-FINAL w=%d rounds=%" PRIu64, w, k + 1);
+	result("VQT-RESULT", name, "PASS", "%" PRIu64 " rounds, every slot read back", k + 1);
+	close(fd);
+	return 0;
+}
+
+static int migrate_main(const char *dev)
+{
+	struct params p;
+	int nw, ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), bad = 0, st;
+	pid_t pids[MIG_MAX_WORKERS];
+
+	parse_cmdline(&p);
+	nw = p.queues > 0 ? p.queues : 1;
+	if (nw > MIG_MAX_WORKERS)
+		nw = MIG_MAX_WORKERS;
+	if (ncpu < 1)
+		ncpu = 1;
+	out("VQT-MIG start workers=%d", nw);
+	for (int i = 0; i < nw; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			_exit(mig_worker(dev, i, nw, ncpu, p.gseed));
+		if (pids[i] < 0)
+			bad++;
+	}
+	for (int i = 0; i < nw; i++)
+		if (pids[i] > 0 && (waitpid(pids[i], &st, 0) < 0 || !WIFEXITED(st) ||
+				    WEXITSTATUS(st)))
+			bad++;
+	return bad ? 1 : 0;
+}
+
+static int mig_stop(const char *img)
+{
+	char sec[SECTOR] = "VQT-STOP";
+	int fd = open(img, O_RDWR);
+
+	if (fd < 0 || pwrite(fd, sec, SECTOR, MIG_CTL) != SECTOR || fsync(fd) || close(fd)) {
+		fprintf(stderr, "blkcheck: cannot write the stop sector of %s: %s\n", img,
+			strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* ROUNDS: one count per worker, as VQT-MIG-FINAL said. */
+static int host_verify_mig(const char *img, uint64_t gseed, uint64_t hseed, int nw,
+			   char **rounds)
+{
+	unsigned char *buf = malloc(DISK_SIZE);
+	int fd = open(img, O_RDONLY), nslots;
+	uint64_t want, got;
+	long bad;
+
+	if (!buf || fd < 0 || pread(fd, buf, DISK_SIZE, 0) != (ssize_t)DISK_SIZE ||
+	    nw < 1 || nw > MIG_MAX_WORKERS) {
+		result("HOST-RESULT", "image", "FAIL", "cannot read %s: %s", img, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	nslots = (int)(MIG_AREA / MIG_SLOT) / nw;
+	for (int w = 0; w < nw; w++) {
+		uint64_t n = parse_u64(rounds[w]);
+		char name[32];
+		int ok = 1;
+
+		snprintf(name, sizeof(name), "migrate-w%d", w);
+		for (int s = 0; s < nslots && ok; s++) {
+			uint64_t off = (uint64_t)(w * nslots + s) * MIG_SLOT, seed = hseed;
+
+			/* The last round k < n with k % nslots == s. */
+			if (n > (uint64_t)s)
+				seed = mig_seed(gseed, w, (uint64_t)s +
+						(n - 1 - (uint64_t)s) / (uint64_t)nslots * (uint64_t)nslots);
+			bad = pat_check(buf + off, off, MIG_SLOT, seed, &want, &got);
+			if (bad >= 0) {
+				result("HOST-RESULT", name, "FAIL", "image byte %" PRIu64 ": want %016" PRIx64
+				       " got %016" PRIx64, off + bad, want, got);
+				ok = 0;
+			}
+		}
+		if (ok)
+			result("HOST-RESULT", name, "PASS", "%" PRIu64 " rounds, %d slots as written last",
+			       n, nslots);
+	}
+	bad = pat_check(buf + MIG_AREA, MIG_AREA, MIG_CTL - MIG_AREA, hseed, &want, &got);
+	if (bad >= 0)
+		result("HOST-RESULT", "untouched", "FAIL", "image byte %" PRIu64 " changed",
+		       MIG_AREA + bad);
+	else
+		result("HOST-RESULT", "untouched", "PASS", "the rest of the image is the host's");
+	free(buf);
+	return nfail ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ live resize */
+
+static uint64_t dev_bytes(const char *dev)
+{
+	uint64_t b = 0;
+	int fd = open(dev, O_RDONLY);
+
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &b) < 0)
+		b = 0;
+	if (fd >= 0)
+		close(fd);
+	return b;
+}
+
+/*
+ * blkcheck resize DEV: the guest half of tests/integration/linux-resize.
+ * Says "VQT-RESIZE ready", waits (60 s at most) for the capacity to change
+ * (the host grows the image and signals virtq-blk, which sends
+ * CONFIG_CHANGE_MSG; QEMU interrupts the guest with a config change),
+ * then writes the guest pattern over the new part, reads it back, and
+ * checks that the old part still holds the host's pattern.
+ */
+static int resize_main(const char *dev)
+{
+	struct params p;
+	uint64_t before = dev_bytes(dev), now = before;
+	unsigned char *buf = alloc_buf();
+	char err[300];
+	long bad;
+	int fd;
+
+	parse_cmdline(&p);
+	out("VQT-RESIZE ready size=%" PRIu64, before);
+	for (int i = 0; i < 600 && now == before; i++) {
+		usleep(100000);
+		now = dev_bytes(dev);
+	}
+	if (now == before || now < before + MiB || !buf) {
+		result("VQT-RESULT", "resize", "FAIL", "the capacity stayed %" PRIu64 " bytes", now);
+		return 1;
+	}
+	out("VQT-RESIZE grown size=%" PRIu64, now);
+	fd = open(dev, O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		result("VQT-RESULT", "resize", "FAIL", "open: %s", strerror(errno));
+		return 1;
+	}
+	for (uint64_t o = before; o < now; o += MiB) {
+		uint64_t n = now - o < MiB ? now - o : MiB;
+
+		pat_fill(buf, o, n, p.gseed);
+		if (pwrite(fd, buf, n, o) != (ssize_t)n) {
+			result("VQT-RESULT", "resize", "FAIL", "pwrite at %" PRIu64 " (past the old end): %s",
+			       o, strerror(errno));
+			return 1;
+		}
+	}
+	if (fsync(fd)) {
+		result("VQT-RESULT", "resize", "FAIL", "flush: %s", strerror(errno));
+		return 1;
+	}
+	for (uint64_t o = 0; o < now; o += MiB) {
+		uint64_t n = now - o < MiB ? now - o : MiB, rs = o | 1;
+
+		if (read_check(fd, buf, o, n, o < before ? p.hseed : p.gseed, &rs, false,
+			       err, sizeof(err))) {
+			result("VQT-RESULT", "resize", "FAIL", "read back: %s", err);
+			return 1;
+		}
+	}
+	/* Nothing past the new end. */
+	bad = pread(fd, buf, SECTOR, now);
+	close(fd);
+	if (bad != 0) {
+		result("VQT-RESULT", "resize", "FAIL", "a read past the new end returned %ld", bad);
+		return 1;
+	}
+	result("VQT-RESULT", "resize", "PASS", "%" PRIu64 " -> %" PRIu64 " bytes; the new part written and read back",
+	       before, now);
+	return 0;
+}
+
+static int host_verify_resize(const char *img, uint64_t gseed, uint64_t hseed, uint64_t size)
+{
+	unsigned char *buf = malloc(size);
+	int fd = open(img, O_RDONLY);
+	uint64_t want, got;
+	long bad;
+
+	if (!buf || fd < 0 || pread(fd, buf, size, 0) != (ssize_t)size) {
+		result("HOST-RESULT", "image", "FAIL", "cannot read %" PRIu64 " bytes of %s", size, img);
+		return 1;
+	}
+	close(fd);
+	bad = pat_check(buf, 0, DISK_SIZE, hseed, &want, &got);
+	if (bad >= 0)
+		result("HOST-RESULT", "old-part", "FAIL", "image byte %ld changed", bad);
+	else
+		result("HOST-RESULT", "old-part", "PASS", "64 MiB of host data untouched");
+	bad = pat_check(buf + DISK_SIZE, DISK_SIZE, size - DISK_SIZE, gseed, &want, &got);
+	if (bad >= 0)
+		result("HOST-RESULT", "new-part", "FAIL", "image byte %" PRIu64 ": want %016" PRIx64 " got %016" PRIx64,
+		       DISK_SIZE + bad, want, got);
+	else
+		result("HOST-RESULT", "new-part", "PASS", "%" PRIu64 " MiB the guest wrote past the old end",
+		       (size - DISK_SIZE) / MiB);
+	free(buf);
+	return nfail ? 1 : 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: blkcheck guest|reload|ro|demo DEV | fill IMG HSEED | verify IMG GSEED HSEED |\n"
-			"       verify-host IMG HSEED | demo-prep IMG MSG | demo-show IMG\n");
+			"       verify-host IMG HSEED | demo-prep IMG MSG | demo-show IMG |\n"
+			"       migrate DEV | mig-stop IMG | verify-mig IMG GSEED HSEED ROUNDS... |\n"
+			"       resize DEV | verify-resize IMG GSEED HSEED SIZE\n");
 	return 2;
 }
 
@@ -1139,5 +1489,17 @@ int main(int argc, char **argv)
 		return demo_prep(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "demo-show"))
 		return demo_show(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "migrate"))
+		return migrate_main(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "mig-stop"))
+		return mig_stop(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "resize"))
+		return resize_main(argv[2]);
+	if (argc == 6 && !strcmp(argv[1], "verify-resize"))
+		return host_verify_resize(argv[2], parse_u64(argv[3]), parse_u64(argv[4]),
+					  parse_u64(argv[5]));
+	if (argc >= 6 && !strcmp(argv[1], "verify-mig"))
+		return host_verify_mig(argv[2], parse_u64(argv[3]), parse_u64(argv[4]),
+				       argc - 5, argv + 5);
 	return usage();
 }

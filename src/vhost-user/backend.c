@@ -33,7 +33,10 @@
 
 static const uint64_t proto_offered =
 	(1ull << VU_PROTOCOL_F_MQ) |
+	(1ull << VU_PROTOCOL_F_LOG_SHMFD) |
 	(1ull << VU_PROTOCOL_F_REPLY_ACK) |
+	(1ull << VU_PROTOCOL_F_BACKEND_REQ) |
+	(1ull << VU_PROTOCOL_F_BACKEND_SEND_FD) |
 	(1ull << VU_PROTOCOL_F_CONFIG) |
 	(1ull << VU_PROTOCOL_F_INFLIGHT_SHMFD) |
 	(1ull << VU_PROTOCOL_F_RESET_DEVICE) |
@@ -43,6 +46,19 @@ static const uint64_t proto_offered =
 /* Ring features the device side understands; the rest are the model's. */
 static const uint64_t ring_features =
 	VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) | VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
+
+/*
+ * Bits 24..49 belong to the rings and the transport (VIRTIO 1.x, 6
+ * "Reserved Feature Bits"): of those an application may offer only what
+ * this library implements.  ORDER_PLATFORM asks for nothing more than the
+ * ordering the device side always uses.
+ */
+#define TRANSPORT_FEATURES	(((1ull << 50) - 1) & ~((1ull << 24) - 1))
+static const uint64_t transport_implemented =
+	VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC) | VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |
+	VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES) |
+	VIRTQ_FEATURE(VIRTQ_F_VERSION_1) | VIRTQ_FEATURE(VIRTQ_F_ORDER_PLATFORM) |
+	VIRTQ_FEATURE(VU_F_LOG_ALL);
 
 void __virtq_vu_log(struct virtq_vu_backend *be, const char *fmt, ...)
 {
@@ -74,6 +90,34 @@ static int bad(struct virtq_vu_backend *be, const struct vu_msg *m,
 	return -EPROTO;
 }
 
+/*
+ * A well-formed request the backend will not carry out (a value out of
+ * range, a region it does not have, memory it cannot map).  With an ack
+ * asked for (REPLY_ACK negotiated, NEED_REPLY set) the frontend learns it
+ * from a non-zero ack and the connection stays up, with nothing changed.
+ * Without one it would go on as if the request had worked, so the
+ * connection is closed as for a broken stream.
+ */
+__attribute__((format(printf, 3, 4)))
+static int refuse(struct virtq_vu_backend *be, const struct vu_msg *m,
+		  const char *fmt, ...)
+{
+	char why[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (be->ack_wanted) {
+		__virtq_vu_log(be, "%s: %s; refused (failure acknowledged)",
+			       __virtq_vu_request_name(m->hdr.request), why);
+		return REFUSED;
+	}
+	__virtq_vu_log(be, "%s: %s; no reply asked for, closing the connection",
+		       __virtq_vu_request_name(m->hdr.request), why);
+	return -EPROTO;
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -99,8 +143,8 @@ static bool should_run(const struct virtq_vu_backend *be,
 	bool enabled = q->enabled ||
 		       !(be->acked & VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES));
 
-	return q->kicked && q->kick_fd >= 0 && q->num && q->has_addr &&
-	       be->gm && enabled;
+	/* kicked: SET_VRING_KICK came, with an fd or asking for polling. */
+	return q->kicked && q->num && q->has_addr && be->gm && enabled;
 }
 
 static void queue_stop(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
@@ -111,9 +155,14 @@ static void queue_stop(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 		__virtq_vu_queue_thread_stop(q);
 	if (be->ops->queue_stop)
 		be->ops->queue_stop(be->opaque, q);
+	/* Logging off marks the whole used area (avail_event, flags):
+	 * QEMU syncs the log after GET_VRING_BASE. */
+	(void)virtq_device_set_log(q->dev, NULL, 0, VIRTQ_DEVICE_NO_USED_LOG);
 	__virtq_vu_inflight_stop(q);
 	q->base = virtq_device_last_avail(q->dev);
 	q->running = false;
+	q->paused = false;
+	q->start_signal = false;
 	q->data = NULL;
 	q->event_fd = -1;
 }
@@ -122,6 +171,45 @@ static void stop_all(struct virtq_vu_backend *be)
 {
 	for (uint32_t i = 0; i < be->num_queues; i++)
 		queue_stop(be, &be->q[i]);
+}
+
+/*
+ * Dirty logging for a ring: on while LOG_ALL is acked and a log is
+ * mapped; used-ring writes logged where SET_VRING_ADDR's log flag said.
+ * Only on a ring nobody serves right now (starting, or its thread paused).
+ */
+static void apply_log(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
+{
+	bool on = be->log && (be->acked & VIRTQ_FEATURE(VU_F_LOG_ALL));
+
+	(void)virtq_device_set_log(q->dev, on ? be->log : NULL, be->log_len,
+				   q->log_used ? q->log_gpa : VIRTQ_DEVICE_NO_USED_LOG);
+}
+
+/* The once-per-start interrupt (queue_start), when there is a call fd. */
+static void start_signal(struct virtq_vu_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->start_signal && q->call_fd >= 0) {
+		(void)eventfd_write(q->call_fd, 1);
+		q->start_signal = false;
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
+/*
+ * Own event loop: chains made available while the ring was stopped had
+ * their kick go to the old kick fd (or none).  Make the ring look at
+ * once: count one kick on its kick eventfd, which the application's loop
+ * watches; a kick fd that cannot be written (a pipe's read end) or none
+ * (polling) gets queue_kick called here instead, when set.
+ */
+static void own_loop_look(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
+{
+	if (q->kick_fd >= 0 && eventfd_write(q->kick_fd, 1) == 0)
+		return;
+	if (be->ops->queue_kick)
+		be->ops->queue_kick(be->opaque, q);
 }
 
 static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
@@ -160,6 +248,7 @@ static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 	r = __virtq_vu_inflight_start(q);
 	if (r < 0)
 		return r;
+	apply_log(be, q);
 	if (virtq_device_is_broken(q->dev))
 		__virtq_vu_log(be, "queue %u: guest says avail->idx is more than %u entries past %u; queue broken",
 			       q->index, q->num, q->base);
@@ -172,6 +261,7 @@ static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 		r = be->ops->queue_start(be->opaque, q);
 		if (r < 0) {
 			q->running = false;
+			__virtq_vu_inflight_stop(q);	/* the resubmission list */
 			__virtq_vu_log(be, "queue %u: the device could not start it (%s); closing the connection",
 				       q->index, strerror(-r));
 			return r;
@@ -183,11 +273,22 @@ static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 			if (be->ops->queue_stop)
 				be->ops->queue_stop(be->opaque, q);
 			q->running = false;
+			__virtq_vu_inflight_stop(q);
 			__virtq_vu_log(be, "queue %u: no thread (%s); closing the connection",
 				       q->index, strerror(-r));
 			return r;
 		}
+	} else {
+		own_loop_look(be, q);
 	}
+	/*
+	 * The ring was taken over (used->idx read back): the previous
+	 * server may have published completions and died before signalling
+	 * them.  One interrupt, spurious at worst, announces them (as
+	 * crosvm's vhost_user_reclaim reasons); sent when a call fd is there.
+	 */
+	q->start_signal = true;
+	start_signal(q);
 	return 0;
 }
 
@@ -211,6 +312,7 @@ static void queue_reset(struct virtq_vu_queue *q)
 {
 	q->num = 0;
 	q->has_addr = false;
+	q->log_used = false;
 	q->base = 0;
 	q->kicked = false;
 	q->enabled = false;
@@ -225,14 +327,48 @@ static void queue_reset(struct virtq_vu_queue *q)
 /* ------------------------------------------------------------------ */
 /* Memory table.                                                       */
 
+static void unmap_one(struct vu_map *mp)
+{
+	__virtq_vu_fault_unregister(mp->fault_slot);
+	munmap(mp->base, mp->len);
+}
+
 static void unmap_all(struct virtq_vu_backend *be)
 {
+	for (unsigned int i = 0; i < be->nretired; i++)
+		munmap(be->retired[i].base, be->retired[i].len);
+	be->nretired = 0;
 	for (unsigned int i = 0; i < be->nmaps; i++)
-		munmap(be->maps[i].base, be->maps[i].len);
+		unmap_one(&be->maps[i]);
 	be->nmaps = 0;
 	if (be->gm)
 		virtq_gmem_destroy(be->gm);
 	be->gm = NULL;
+}
+
+/*
+ * Seal a memfd against shrinking if it allows sealing and is not sealed
+ * yet (QEMU's memory-backend-memfd seals by default; seal=off and other
+ * frontends may not).  Other fds (hugetlbfs or tmpfs files) cannot be
+ * sealed: a shrink there is survived (fault.c).
+ */
+static void seal_shrink(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals >= 0 && !(seals & (F_SEAL_SHRINK | F_SEAL_SEAL)))
+		(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+}
+
+/* The fd's mapping granule: the huge page size on hugetlbfs. */
+static uint64_t fd_page_size(const struct stat *st)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t b = (uint64_t)st->st_blksize;
+
+	if (b > page && b <= (1ull << 30) && !(b & (b - 1)))
+		return b;
+	return page;
 }
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -242,7 +378,8 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 
 /*
  * Check one region against itself and @others (which must not overlap it
- * in guest or user addresses), and map it.  Returns 0 or a bad() code.
+ * in guest or user addresses), and map it.  Returns 0, or what refuse()
+ * returns.
  */
 static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
 		      const struct vu_mem_region *reg, int fd,
@@ -253,40 +390,63 @@ static int map_region(struct virtq_vu_backend *be, const struct vu_msg *m,
 	uint64_t ua = reg->userspace_addr, off = reg->mmap_offset;
 	struct stat st;
 	void *p;
+	int slot;
 
 	if (!size)
-		return bad(be, m, "region at guest 0x%llx has size 0",
+		return refuse(be, m, "region at guest 0x%llx has size 0",
 			   (unsigned long long)gpa);
 	if (gpa + size < gpa || ua + size < ua || off + size < off ||
 	    off + size > (uint64_t)SIZE_MAX)
-		return bad(be, m, "region at guest 0x%llx size 0x%llx overflows",
+		return refuse(be, m, "region at guest 0x%llx size 0x%llx overflows",
 			   (unsigned long long)gpa, (unsigned long long)size);
 	for (unsigned int i = 0; i < n_others; i++) {
 		if (ranges_overlap(gpa, size, others[i].gpa, others[i].size))
-			return bad(be, m, "region at guest 0x%llx overlaps the one at 0x%llx",
+			return refuse(be, m, "region at guest 0x%llx overlaps the one at 0x%llx",
 				   (unsigned long long)gpa,
 				   (unsigned long long)others[i].gpa);
 		if (ranges_overlap(ua, size, others[i].uaddr, others[i].size))
-			return bad(be, m, "region at user 0x%llx overlaps the one at user 0x%llx",
+			return refuse(be, m, "region at user 0x%llx overlaps the one at user 0x%llx",
 				   (unsigned long long)ua,
 				   (unsigned long long)others[i].uaddr);
 	}
+	/* A memfd that allows it is sealed against shrinking before its
+	 * size is checked: the frontend cannot pull the pages away later. */
+	seal_shrink(fd);
 	if (fstat(fd, &st) < 0)
-		return bad(be, m, "fstat on the region's fd: %s", strerror(errno));
+		return refuse(be, m, "fstat on the region's fd: %s", strerror(errno));
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < off + size)
-		return bad(be, m, "region at guest 0x%llx: offset 0x%llx + size 0x%llx is past the end of its file (0x%llx bytes)",
+		return refuse(be, m, "region at guest 0x%llx: offset 0x%llx + size 0x%llx is past the end of its file (0x%llx bytes)",
 			   (unsigned long long)gpa, (unsigned long long)off,
 			   (unsigned long long)size, (unsigned long long)st.st_size);
-	/* Map from the page holding @off, not from 0: only what is used. */
-	uint64_t delta = off & (uint64_t)(sysconf(_SC_PAGESIZE) - 1);
+	/*
+	 * Map from the page holding @off, not from 0: only what is used.
+	 * "Page" is the fd's: a hugetlbfs file maps only at offsets (and in
+	 * lengths) of its huge page size, which fstat gives as st_blksize.
+	 * MAP_NORESERVE: guest RAM is the frontend's to account for; and
+	 * MADV_DONTDUMP keeps it out of a core dump of this process.
+	 */
+	uint64_t align = fd_page_size(&st);
+	uint64_t delta = off & (align - 1);
+	size_t len = (size_t)virtq_align_up(delta + size, align);
 
-	p = mmap(NULL, delta + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		 (off_t)(off - delta));
+	if (len < delta + size)
+		return refuse(be, m, "region at guest 0x%llx size 0x%llx overflows",
+			      (unsigned long long)gpa, (unsigned long long)size);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		 fd, (off_t)(off - delta));
 	if (p == MAP_FAILED)
-		return bad(be, m, "cannot map region at guest 0x%llx: %s",
+		return refuse(be, m, "cannot map region at guest 0x%llx: %s",
 			   (unsigned long long)gpa, strerror(errno));
-	*out = (struct vu_map){ .base = p, .len = delta + size, .delta = delta,
-				.gpa = gpa, .size = size, .uaddr = ua };
+	(void)madvise(p, len, MADV_DONTDUMP);
+	slot = __virtq_vu_fault_register(p, len, be->conn_fd, &be->faulted);
+	if (slot < 0) {
+		munmap(p, len);
+		return refuse(be, m, "region at guest 0x%llx: cannot guard the mapping (%s)",
+			      (unsigned long long)gpa, strerror(-slot));
+	}
+	*out = (struct vu_map){ .base = p, .len = len, .delta = delta,
+				.gpa = gpa, .size = size, .uaddr = ua,
+				.fault_slot = slot };
 	return 0;
 }
 
@@ -317,18 +477,18 @@ static int h_set_mem_table(struct virtq_vu_backend *be, struct vu_msg *m)
 		return bad(be, m, "%u fds for %u regions", m->nfds, n);
 	r = virtq_gmem_create(&gm);
 	if (r < 0)
-		return bad(be, m, "no memory for the map");
+		return refuse(be, m, "no memory for the map");
 	for (; done < n; done++) {
 		const struct vu_mem_region *reg = &m->p.mem.regions[done];
 
 		r = map_region(be, m, reg, m->fds[done], maps, done, &maps[done]);
-		if (r < 0)
+		if (r)
 			goto err;
 		r = gmem_add_map(gm, &maps[done]);
 		if (r < 0) {
 			done++;
-			r = bad(be, m, "region %u rejected by the map (%s)", done - 1,
-				strerror(-r));
+			r = refuse(be, m, "region %u rejected by the map (%s)", done - 1,
+				   strerror(-r));
 			goto err;
 		}
 	}
@@ -341,9 +501,73 @@ static int h_set_mem_table(struct virtq_vu_backend *be, struct vu_msg *m)
 	return 0;
 err:
 	while (done--)
-		munmap(maps[done].base, maps[done].len);
+		unmap_one(&maps[done]);
 	virtq_gmem_destroy(gm);
 	return r;
+}
+
+/*
+ * Memory hotplug (ADD_MEM_REG / REM_MEM_REG) must not wait for slow I/O:
+ * QEMU waits for the ack.  With the runner, rings keep their requests in
+ * flight: each running ring's thread is paused (joined between two
+ * callbacks), the map changes, the ring is re-pointed at it (save +
+ * restore: the device side's cached region goes) and its thread resumes.
+ * Without the runner the library cannot pause the application's threads:
+ * rings stop (queue_stop) and restart.
+ */
+static void pause_rings(struct virtq_vu_backend *be)
+{
+	if (!be->runner) {
+		stop_all(be);
+		return;
+	}
+	for (uint32_t i = 0; i < be->num_queues; i++) {
+		struct virtq_vu_queue *q = &be->q[i];
+
+		if (q->running && q->has_thread) {
+			__virtq_vu_queue_thread_stop(q);
+			q->paused = true;
+		}
+	}
+}
+
+static int resume_rings(struct virtq_vu_backend *be, bool repoint)
+{
+	for (uint32_t i = 0; i < be->num_queues; i++) {
+		struct virtq_vu_queue *q = &be->q[i];
+		struct virtq_device_state st;
+		int r;
+
+		if (!q->paused)
+			continue;
+		q->paused = false;
+		if (!q->running)
+			continue;	/* stopped meanwhile (retire_map) */
+		if (repoint) {
+			(void)virtq_device_save(q->dev, &st);
+			if (virtq_device_restore(q->dev, virtq_device_mem_size(),
+						 &st, be->gm) < 0)
+				__virtq_vu_log(be, "queue %u: the ring no longer fits the memory table; queue broken",
+					       q->index);
+		}
+		apply_log(be, q);
+		r = __virtq_vu_queue_thread_start(q);
+		if (r < 0) {
+			__virtq_vu_log(be, "queue %u: no thread (%s); closing the connection",
+				       q->index, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Does a ring area of @q lie in [ua, ua + len) (user addresses)? */
+static bool ring_in(const struct virtq_vu_queue *q, uint64_t ua, uint64_t len)
+{
+	return q->has_addr && q->num &&
+	       (ranges_overlap(q->desc_ua, virtq_desc_size(q->num), ua, len) ||
+		ranges_overlap(q->avail_ua, virtq_avail_size(q->num), ua, len) ||
+		ranges_overlap(q->used_ua, virtq_used_size(q->num), ua, len));
 }
 
 static int h_add_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
@@ -353,22 +577,45 @@ static int h_add_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 	int r;
 
 	if (be->nmaps >= VIRTQ_VU_MAX_MEM_SLOTS)
-		return bad(be, m, "all %u memory slots are in use",
+		return refuse(be, m, "all %u memory slots are in use",
 			   VIRTQ_VU_MAX_MEM_SLOTS);
 	if (!be->gm && virtq_gmem_create(&be->gm) < 0)
-		return bad(be, m, "no memory for the map");
+		return refuse(be, m, "no memory for the map");
 	r = map_region(be, m, reg, m->fds[0], be->maps, be->nmaps, &mp);
-	if (r < 0)
+	if (r)
 		return r;
-	/* Rings stop while the map changes under them. */
-	stop_all(be);
+	pause_rings(be);
 	r = gmem_add_map(be->gm, &mp);
 	if (r < 0) {
-		munmap(mp.base, mp.len);
-		return bad(be, m, "region rejected by the map (%s)", strerror(-r));
+		unmap_one(&mp);
+		r = refuse(be, m, "region rejected by the map (%s)", strerror(-r));
+	} else {
+		be->maps[be->nmaps++] = mp;
 	}
-	be->maps[be->nmaps++] = mp;
-	return 0;
+	return resume_rings(be, true) < 0 ? -EAGAIN : r;
+}
+
+/*
+ * A removed region may still hold buffers of requests in flight on rings
+ * that keep running: its mapping is replaced by scratch anonymous memory
+ * (the guest's pages are let go at once, late writes land nowhere) and
+ * unmapped for good when the memory table goes.
+ */
+static void retire_map(struct virtq_vu_backend *be, struct vu_map *mp)
+{
+	__virtq_vu_fault_unregister(mp->fault_slot);
+	if (be->nretired == VU_MAX_RETIRED ||
+	    mmap(mp->base, mp->len, PROT_READ | PROT_WRITE,
+		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0) == MAP_FAILED) {
+		/* No room to keep it: drain everything, then unmap. */
+		stop_all(be);
+		munmap(mp->base, mp->len);
+		return;
+	}
+	be->retired[be->nretired].base = mp->base;
+	be->retired[be->nretired].len = mp->len;
+	be->nretired++;
 }
 
 static int h_rem_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
@@ -382,16 +629,21 @@ static int h_rem_mem_reg(struct virtq_vu_backend *be, struct vu_msg *m)
 		    mp->size != reg->memory_size ||
 		    mp->uaddr != reg->userspace_addr)
 			continue;
-		stop_all(be);
+		/* Rings in the region stop for good (until a table holds
+		 * them again); the others only pause. */
+		for (uint32_t k = 0; k < be->num_queues; k++)
+			if (ring_in(&be->q[k], mp->uaddr, mp->size))
+				queue_stop(be, &be->q[k]);
+		pause_rings(be);
 		virtq_gmem_remove(be->gm, mp->gpa, mp->size);
-		munmap(mp->base, mp->len);
+		retire_map(be, mp);
 		*mp = be->maps[--be->nmaps];
-		return 0;
+		return resume_rings(be, true) < 0 ? -EAGAIN : 0;
 	}
-	return bad(be, m, "no region at guest 0x%llx size 0x%llx user 0x%llx",
+	return refuse(be, m, "no region at guest 0x%llx size 0x%llx user 0x%llx",
 		   (unsigned long long)reg->guest_phys_addr,
-		   (unsigned long long)reg->memory_size,
-		   (unsigned long long)reg->userspace_addr);
+		      (unsigned long long)reg->memory_size,
+		      (unsigned long long)reg->userspace_addr);
 }
 
 /* ------------------------------------------------------------------ */
@@ -407,7 +659,8 @@ static int reply(struct virtq_vu_backend *be, const struct vu_msg *req,
 	out.hdr.request = req->hdr.request;
 	out.hdr.flags = VU_VERSION | VU_FLAG_REPLY;
 	out.hdr.size = size;
-	memcpy(&out.p, payload, size);
+	if (size)
+		memcpy(&out.p, payload, size);
 	r = __virtq_vu_send(be->conn_fd, &out, fds, nfds);
 	if (r < 0) {
 		__virtq_vu_log(be, "%s: cannot send the reply (%s); closing the connection",
@@ -437,8 +690,18 @@ static int h_set_features(struct virtq_vu_backend *be, struct vu_msg *m)
 	uint64_t v = m->p.u64;
 
 	if (v & ~be->features)
-		return bad(be, m, "features 0x%llx include bits not offered (offered 0x%llx)",
+		return refuse(be, m, "features 0x%llx include bits not offered (offered 0x%llx)",
 			   (unsigned long long)v, (unsigned long long)be->features);
+	if ((v ^ be->acked) == VIRTQ_FEATURE(VU_F_LOG_ALL)) {
+		/* Migration starts or ends: logging toggles under running
+		 * rings, with their requests left in flight. */
+		pause_rings(be);
+		be->acked = v;
+		for (uint32_t i = 0; i < be->num_queues; i++)
+			if (be->q[i].running)
+				be->q[i].features = v;
+		return resume_rings(be, false) < 0 ? -EAGAIN : 0;
+	}
 	if (v != be->acked)
 		stop_all(be);
 	be->acked = v;
@@ -455,7 +718,7 @@ static int h_set_protocol_features(struct virtq_vu_backend *be, struct vu_msg *m
 	uint64_t v = m->p.u64;
 
 	if (v & ~be->proto)
-		return bad(be, m, "protocol features 0x%llx include bits not offered (offered 0x%llx)",
+		return refuse(be, m, "protocol features 0x%llx include bits not offered (offered 0x%llx)",
 			   (unsigned long long)v, (unsigned long long)be->proto);
 	be->proto_acked = v;
 	return 0;
@@ -490,13 +753,16 @@ static int h_get_max_mem_slots(struct virtq_vu_backend *be, struct vu_msg *m)
 	return reply_u64(be, m, VIRTQ_VU_MAX_MEM_SLOTS);
 }
 
-/* The queue a vring-state message names, or NULL after logging. */
+/*
+ * The queue a vring message names, or NULL with *@r set to what refuse()
+ * returned.
+ */
 static struct virtq_vu_queue *msg_queue(struct virtq_vu_backend *be,
-					struct vu_msg *m, uint32_t index)
+					struct vu_msg *m, uint32_t index, int *r)
 {
 	if (index >= be->num_queues) {
-		bad(be, m, "queue index %u out of range (%u queues)", index,
-		    be->num_queues);
+		*r = refuse(be, m, "queue index %u out of range (%u queues)", index,
+			    be->num_queues);
 		return NULL;
 	}
 	return &be->q[index];
@@ -504,13 +770,14 @@ static struct virtq_vu_queue *msg_queue(struct virtq_vu_backend *be,
 
 static int h_set_vring_num(struct virtq_vu_backend *be, struct vu_msg *m)
 {
-	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+	int r = 0;
+	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index, &r);
 	uint32_t num = m->p.state.num;
 
 	if (!q)
-		return -EPROTO;
+		return r;
 	if (!virtq_size_valid(num) || num > be->max_queue_size)
-		return bad(be, m, "queue %u: size %u is not a power of two in 1..%u",
+		return refuse(be, m, "queue %u: size %u is not a power of two in 1..%u",
 			   q->index, num, be->max_queue_size);
 	queue_stop(be, q);
 	q->num = num;
@@ -520,46 +787,59 @@ static int h_set_vring_num(struct virtq_vu_backend *be, struct vu_msg *m)
 static int h_set_vring_addr(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	const struct vu_vring_addr *a = &m->p.addr;
-	struct virtq_vu_queue *q = msg_queue(be, m, a->index);
+	int r = 0;
+	struct virtq_vu_queue *q = msg_queue(be, m, a->index, &r);
 	uint64_t gpa;
 	uint32_t num;
 
 	if (!q)
-		return -EPROTO;
+		return r;
 	if (a->flags & ~1u)
-		return bad(be, m, "queue %u: unknown flags 0x%x", q->index, a->flags);
+		return refuse(be, m, "queue %u: unknown flags 0x%x", q->index, a->flags);
 	if (!be->gm)
-		return bad(be, m, "queue %u: no memory table yet", q->index);
+		return refuse(be, m, "queue %u: no memory table yet", q->index);
 	/* Before SET_VRING_NUM only the first byte of each area is checked. */
 	num = q->num;
 	if (virtq_gmem_uaddr_to_gpa(be->gm, a->desc_user_addr,
 				    num ? virtq_desc_size(num) : 1, &gpa))
-		return bad(be, m, "queue %u: descriptor table at user 0x%llx is outside the memory table",
+		return refuse(be, m, "queue %u: descriptor table at user 0x%llx is outside the memory table",
 			   q->index, (unsigned long long)a->desc_user_addr);
 	if (virtq_gmem_uaddr_to_gpa(be->gm, a->avail_user_addr,
 				    num ? virtq_avail_size(num) : 1, &gpa))
-		return bad(be, m, "queue %u: avail ring at user 0x%llx is outside the memory table",
+		return refuse(be, m, "queue %u: avail ring at user 0x%llx is outside the memory table",
 			   q->index, (unsigned long long)a->avail_user_addr);
 	if (virtq_gmem_uaddr_to_gpa(be->gm, a->used_user_addr,
 				    num ? virtq_used_size(num) : 1, &gpa))
-		return bad(be, m, "queue %u: used ring at user 0x%llx is outside the memory table",
+		return refuse(be, m, "queue %u: used ring at user 0x%llx is outside the memory table",
 			   q->index, (unsigned long long)a->used_user_addr);
+	if (q->running && q->desc_ua == a->desc_user_addr &&
+	    q->avail_ua == a->avail_user_addr && q->used_ua == a->used_user_addr) {
+		/* Only the log flag or address changes (QEMU at migration
+		 * start and end): the ring keeps its requests in flight. */
+		pause_rings(be);
+		q->log_used = a->flags & VU_VRING_F_LOG;
+		q->log_gpa = a->log_guest_addr;
+		return resume_rings(be, false) < 0 ? -EAGAIN : 0;
+	}
 	queue_stop(be, q);
 	q->desc_ua = a->desc_user_addr;
 	q->avail_ua = a->avail_user_addr;
 	q->used_ua = a->used_user_addr;
+	q->log_used = a->flags & VU_VRING_F_LOG;
+	q->log_gpa = a->log_guest_addr;
 	q->has_addr = true;
 	return 0;
 }
 
 static int h_set_vring_base(struct virtq_vu_backend *be, struct vu_msg *m)
 {
-	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+	int r = 0;
+	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index, &r);
 
 	if (!q)
-		return -EPROTO;
+		return r;
 	if (m->p.state.num > 0xffff)
-		return bad(be, m, "queue %u: base %u does not fit a split ring's 16-bit index",
+		return refuse(be, m, "queue %u: base %u does not fit a split ring's 16-bit index",
 			   q->index, m->p.state.num);
 	queue_stop(be, q);
 	q->base = (uint16_t)m->p.state.num;
@@ -568,11 +848,14 @@ static int h_set_vring_base(struct virtq_vu_backend *be, struct vu_msg *m)
 
 static int h_get_vring_base(struct virtq_vu_backend *be, struct vu_msg *m)
 {
-	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+	struct virtq_vu_queue *q;
 	struct vu_vring_state st;
 
-	if (!q)
-		return -EPROTO;
+	/* The answer has no failure form: a bad index breaks the stream. */
+	if (m->p.state.index >= be->num_queues)
+		return bad(be, m, "queue index %u out of range (%u queues)",
+			   m->p.state.index, be->num_queues);
+	q = &be->q[m->p.state.index];
 	/* The ring stops here and stays stopped until a new kick fd. */
 	queue_stop(be, q);
 	q->kicked = false;
@@ -582,48 +865,70 @@ static int h_get_vring_base(struct virtq_vu_backend *be, struct vu_msg *m)
 	return reply(be, m, &st, sizeof(st), NULL, 0);
 }
 
-static bool is_eventfd(int fd)
+/*
+ * Kick, call and err fds.  The spec names eventfds; any fd that behaves
+ * like one for us is taken: pollable, readable (kick) or writable (call,
+ * err): an eventfd, a pipe or FIFO end, a socket, a character device.
+ * Files, directories and block devices are not (poll always says ready).
+ * Checked with fstat and F_GETFL, so /proc need not be mounted.  The fd is
+ * made non-blocking: a full pipe or a drained counter never blocks a queue
+ * thread.  Returns NULL, or why the fd does not fit.
+ */
+static const char *vring_fd_unfit(int fd, bool kick)
 {
-	char path[64], target[64];
-	ssize_t n;
+	struct stat st;
+	int fl, acc;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = 0;
-	return !strcmp(target, "anon_inode:[eventfd]");
+	if (fstat(fd, &st) < 0)
+		return "cannot be examined (fstat)";
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+		return "is a file, not an eventfd, pipe or socket";
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return "cannot be examined (F_GETFL)";
+	acc = fl & O_ACCMODE;
+	if (kick && acc == O_WRONLY)
+		return "is not readable";
+	if (!kick && acc == O_RDONLY)
+		return "is not writable";
+	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return "cannot be made non-blocking";
+	return NULL;
 }
 
 /*
  * SET_VRING_KICK / CALL / ERR payload: queue index in bits 0-7, bit 8 "no
  * fd", nothing else.  Returns the queue and the fd (taken from @m, or -1),
- * or NULL after logging.
+ * or NULL with *@r set (after logging).
  */
 static struct virtq_vu_queue *vring_fd_msg(struct virtq_vu_backend *be,
-					   struct vu_msg *m, int *fd)
+					   struct vu_msg *m, int *fd, int *r)
 {
 	uint64_t v = m->p.u64;
 	struct virtq_vu_queue *q;
 	bool nofd = v & VU_VRING_NOFD;
+	const char *why;
 
-	if (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)) {
-		bad(be, m, "payload 0x%llx has bits beyond the index and the no-fd flag",
-		    (unsigned long long)v);
+	/* The fd count is the stream's: checked before any value. */
+	if (m->nfds != (nofd ? 0u : 1u)) {
+		*r = bad(be, m, "queue %u: %u fds with the no-fd flag %s",
+			 (unsigned int)(v & VU_VRING_IDX_MASK), m->nfds,
+			 nofd ? "set" : "clear");
 		return NULL;
 	}
-	q = msg_queue(be, m, v & VU_VRING_IDX_MASK);
+	if (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)) {
+		*r = refuse(be, m, "payload 0x%llx has bits beyond the index and the no-fd flag",
+			    (unsigned long long)v);
+		return NULL;
+	}
+	q = msg_queue(be, m, v & VU_VRING_IDX_MASK, r);
 	if (!q)
 		return NULL;
-	if (m->nfds != (nofd ? 0u : 1u)) {
-		bad(be, m, "queue %u: %u fds with the no-fd flag %s", q->index,
-		    m->nfds, nofd ? "set" : "clear");
-		return NULL;
-	}
 	*fd = -1;
 	if (!nofd) {
-		if (!is_eventfd(m->fds[0])) {
-			bad(be, m, "queue %u: the fd is not an eventfd", q->index);
+		why = vring_fd_unfit(m->fds[0], m->hdr.request == VU_SET_VRING_KICK);
+		if (why) {
+			*r = refuse(be, m, "queue %u: the fd %s", q->index, why);
 			return NULL;
 		}
 		*fd = take_fd(m, 0);
@@ -631,18 +936,16 @@ static struct virtq_vu_queue *vring_fd_msg(struct virtq_vu_backend *be,
 	return q;
 }
 
+/* No fd (bit 8): the ring is polled (the runner looks at it often;
+ * an own event loop sees kick fd -1). */
 static int h_set_vring_kick(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	struct virtq_vu_queue *q;
-	int fd;
+	int fd, r = 0;
 
-	if (m->nfds == 0 && (m->p.u64 & VU_VRING_NOFD) &&
-	    !(m->p.u64 & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD)))
-		return bad(be, m, "queue %llu: polling without a kick fd is not supported",
-			   (unsigned long long)(m->p.u64 & VU_VRING_IDX_MASK));
-	q = vring_fd_msg(be, m, &fd);
+	q = vring_fd_msg(be, m, &fd, &r);
 	if (!q)
-		return -EPROTO;
+		return r;
 	queue_stop(be, q);
 	close_fd(&q->kick_fd);
 	q->kick_fd = fd;
@@ -653,28 +956,31 @@ static int h_set_vring_kick(struct virtq_vu_backend *be, struct vu_msg *m)
 static int h_set_vring_call_err(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	struct virtq_vu_queue *q;
-	int fd, *slot;
+	int fd, *slot, r = 0;
 
-	q = vring_fd_msg(be, m, &fd);
+	q = vring_fd_msg(be, m, &fd, &r);
 	if (!q)
-		return -EPROTO;
+		return r;
 	/* The queue's thread may be signalling the old fd right now. */
 	slot = m->hdr.request == VU_SET_VRING_CALL ? &q->call_fd : &q->err_fd;
 	pthread_mutex_lock(&q->lock);
 	close_fd(slot);
 	*slot = fd;
 	pthread_mutex_unlock(&q->lock);
+	if (q->running)
+		start_signal(q);	/* the start's interrupt, if still owed */
 	return 0;
 }
 
 static int h_set_vring_enable(struct virtq_vu_backend *be, struct vu_msg *m)
 {
-	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index);
+	int r = 0;
+	struct virtq_vu_queue *q = msg_queue(be, m, m->p.state.index, &r);
 
 	if (!q)
-		return -EPROTO;
+		return r;
 	if (m->p.state.num > 1)
-		return bad(be, m, "queue %u: enable value %u is not 0 or 1",
+		return refuse(be, m, "queue %u: enable value %u is not 0 or 1",
 			   q->index, m->p.state.num);
 	q->enabled = m->p.state.num;
 	if (!q->enabled)
@@ -682,9 +988,8 @@ static int h_set_vring_enable(struct virtq_vu_backend *be, struct vu_msg *m)
 	return 0;
 }
 
-/* GET_CONFIG / SET_CONFIG: offset and size must lie in the payload area. */
-static int config_msg_check(struct virtq_vu_backend *be, struct vu_msg *m,
-			    uint32_t limit)
+/* GET_CONFIG / SET_CONFIG: the size field must match the payload. */
+static int config_msg_check(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	const struct vu_config *c = &m->p.config;
 
@@ -694,23 +999,32 @@ static int config_msg_check(struct virtq_vu_backend *be, struct vu_msg *m,
 	if (c->size > VU_MAX_CONFIG || m->hdr.size != VU_CONFIG_HDR_SIZE + c->size)
 		return bad(be, m, "config size %u does not match the payload (%u bytes)",
 			   c->size, m->hdr.size);
-	if (c->offset > limit || c->size > limit - c->offset)
-		return bad(be, m, "config range %u+%u is past the config space (%u bytes)",
-			   c->offset, c->size, limit);
 	return 0;
 }
 
+/*
+ * A range that starts past the config space (or runs past the 256 bytes
+ * any config space can have) is refused.  The spec's failure answer is a
+ * reply with an empty payload; the connection stays up.  A range that
+ * starts inside and runs past the end reads zeros there: frontends ask
+ * for their own struct size, which may be larger.
+ */
 static int h_get_config(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	struct vu_config *c = &m->p.config;
-	int r = config_msg_check(be, m, VU_MAX_CONFIG);
+	int r = config_msg_check(be, m);
 
 	if (r < 0)
 		return r;
-	/* Bytes past our config space read as zero (frontends ask for
-	 * their own struct size, which may be larger). */
-	memset(c->region, 0, c->size);
 	pthread_mutex_lock(&be->config_lock);
+	if ((c->size && c->offset >= be->config_len) || c->offset > VU_MAX_CONFIG ||
+	    c->size > VU_MAX_CONFIG - c->offset) {
+		pthread_mutex_unlock(&be->config_lock);
+		__virtq_vu_log(be, "GET_CONFIG: range %u+%u is past the config space (%u bytes); refused (empty reply)",
+			       c->offset, c->size, be->config_len);
+		return reply(be, m, NULL, 0, NULL, 0);
+	}
+	memset(c->region, 0, c->size);
 	if (c->offset < be->config_len) {
 		uint32_t n = be->config_len - c->offset;
 
@@ -723,17 +1037,22 @@ static int h_get_config(struct virtq_vu_backend *be, struct vu_msg *m)
 static int h_set_config(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	const struct vu_config *c = &m->p.config;
-	int r = config_msg_check(be, m, be->config_len);
+	int r = config_msg_check(be, m);
 
 	if (r < 0)
 		return r;
+	if (c->offset > be->config_len || c->size > be->config_len - c->offset)
+		return refuse(be, m, "config range %u+%u is past the config space (%u bytes)",
+			      c->offset, c->size, be->config_len);
 	r = be->ops->set_config ?
 	    be->ops->set_config(be->opaque, c->offset, c->region, c->size, c->flags) :
 	    -EPERM;
 	if (r < 0) {
+		/* The device's choice, not a protocol fault: the connection
+		 * stays even when no ack was asked for. */
 		__virtq_vu_log(be, "SET_CONFIG: the device refused %u bytes at %u (%s)",
 			       c->size, c->offset, strerror(-r));
-		return REFUSED;	/* the connection stays */
+		return REFUSED;
 	}
 	pthread_mutex_lock(&be->config_lock);
 	memcpy(be->config + c->offset, c->region, c->size);
@@ -741,16 +1060,24 @@ static int h_set_config(struct virtq_vu_backend *be, struct vu_msg *m)
 	return 0;
 }
 
-static int inflight_check(struct virtq_vu_backend *be, struct vu_msg *m)
+/*
+ * GET_INFLIGHT_FD has no failure form of its answer: a bad value there
+ * breaks the stream (@get).  SET_INFLIGHT_FD is refused.
+ */
+static int inflight_check(struct virtq_vu_backend *be, struct vu_msg *m, bool get)
 {
 	const struct vu_inflight *in = &m->p.inflight;
 
 	if (in->num_queues == 0 || in->num_queues > be->num_queues)
-		return bad(be, m, "%u queues (must be 1..%u)", in->num_queues,
-			   be->num_queues);
+		return get ? bad(be, m, "%u queues (must be 1..%u)", in->num_queues,
+				 be->num_queues) :
+			     refuse(be, m, "%u queues (must be 1..%u)", in->num_queues,
+				    be->num_queues);
 	if (!virtq_size_valid(in->queue_size) || in->queue_size > be->max_queue_size)
-		return bad(be, m, "queue size %u is not a power of two in 1..%u",
-			   in->queue_size, be->max_queue_size);
+		return get ? bad(be, m, "queue size %u is not a power of two in 1..%u",
+				 in->queue_size, be->max_queue_size) :
+			     refuse(be, m, "queue size %u is not a power of two in 1..%u",
+				    in->queue_size, be->max_queue_size);
 	return 0;
 }
 
@@ -758,10 +1085,33 @@ static void inflight_unmap(struct virtq_vu_backend *be)
 {
 	/* Running rings write into the region. */
 	stop_all(be);
-	if (be->inflight)
+	if (be->inflight) {
+		__virtq_vu_fault_unregister(be->inflight_slot);
 		munmap(be->inflight, be->inflight_len);
+	}
 	be->inflight = NULL;
 	be->inflight_len = 0;
+	be->inflight_slot = -1;
+}
+
+/* Take a mapped inflight region (guarded against a shrinking fd). */
+static int inflight_adopt(struct virtq_vu_backend *be, struct vu_msg *m,
+			  void *p, size_t len)
+{
+	const struct vu_inflight *in = &m->p.inflight;
+	int slot = __virtq_vu_fault_register(p, len, be->conn_fd, &be->faulted);
+
+	if (slot < 0) {
+		munmap(p, len);
+		return slot;
+	}
+	inflight_unmap(be);
+	be->inflight = p;
+	be->inflight_len = len;
+	be->inflight_slot = slot;
+	be->inflight_nq = in->num_queues;
+	be->inflight_qsize = in->queue_size;
+	return 0;
 }
 
 static int h_get_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
@@ -771,15 +1121,17 @@ static int h_get_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	void *p;
 	int fd, r;
 
-	r = inflight_check(be, m);
+	r = inflight_check(be, m, true);
 	if (r < 0)
 		return r;
 	len = __virtq_vu_inflight_queue_size(in->queue_size) * in->num_queues;
-	fd = memfd_create("virtq-inflight", MFD_CLOEXEC);
+	fd = memfd_create("virtq-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return bad(be, m, "memfd_create: %s", strerror(errno));
-	if (ftruncate(fd, (off_t)len) < 0) {
-		r = bad(be, m, "ftruncate: %s", strerror(errno));
+	/* The frontend gets the fd: it may neither shrink nor grow it. */
+	if (ftruncate(fd, (off_t)len) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		r = bad(be, m, "ftruncate / seal: %s", strerror(errno));
 		goto out;
 	}
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -787,11 +1139,11 @@ static int h_get_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 		r = bad(be, m, "mmap: %s", strerror(errno));
 		goto out;
 	}
-	inflight_unmap(be);
-	be->inflight = p;
-	be->inflight_len = len;
-	be->inflight_nq = in->num_queues;
-	be->inflight_qsize = in->queue_size;
+	r = inflight_adopt(be, m, p, len);
+	if (r < 0) {
+		r = bad(be, m, "cannot guard the mapping: %s", strerror(-r));
+		goto out;
+	}
 	in->mmap_size = len;
 	in->mmap_offset = 0;
 	r = reply(be, m, in, sizeof(*in), &fd, 1);
@@ -808,41 +1160,135 @@ static int h_set_inflight_fd(struct virtq_vu_backend *be, struct vu_msg *m)
 	void *p;
 	int r;
 
-	r = inflight_check(be, m);
-	if (r < 0)
+	r = inflight_check(be, m, false);
+	if (r)
 		return r;
 	need = (uint64_t)__virtq_vu_inflight_queue_size(in->queue_size) * in->num_queues;
 	if (in->mmap_size < need || in->mmap_size > (uint64_t)SIZE_MAX / 2)
-		return bad(be, m, "size %llu, %u queues of %u need %llu",
+		return refuse(be, m, "size %llu, %u queues of %u need %llu",
 			   (unsigned long long)in->mmap_size, in->num_queues,
 			   in->queue_size, (unsigned long long)need);
 	if (in->mmap_offset & 4095 || in->mmap_offset > (uint64_t)SIZE_MAX / 2)
-		return bad(be, m, "offset 0x%llx is not page aligned",
+		return refuse(be, m, "offset 0x%llx is not page aligned",
 			   (unsigned long long)in->mmap_offset);
+	seal_shrink(m->fds[0]);
 	if (fstat(m->fds[0], &st) < 0)
-		return bad(be, m, "fstat: %s", strerror(errno));
+		return refuse(be, m, "fstat: %s", strerror(errno));
 	if (S_ISREG(st.st_mode) &&
 	    (uint64_t)st.st_size < in->mmap_offset + in->mmap_size)
-		return bad(be, m, "offset 0x%llx + size 0x%llx is past the end of the fd (0x%llx bytes)",
+		return refuse(be, m, "offset 0x%llx + size 0x%llx is past the end of the fd (0x%llx bytes)",
 			   (unsigned long long)in->mmap_offset,
 			   (unsigned long long)in->mmap_size,
 			   (unsigned long long)st.st_size);
 	p = mmap(NULL, in->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 m->fds[0], (off_t)in->mmap_offset);
 	if (p == MAP_FAILED)
-		return bad(be, m, "mmap: %s", strerror(errno));
-	inflight_unmap(be);
-	be->inflight = p;
-	be->inflight_len = in->mmap_size;
-	be->inflight_nq = in->num_queues;
-	be->inflight_qsize = in->queue_size;
+		return refuse(be, m, "mmap: %s", strerror(errno));
+	r = inflight_adopt(be, m, p, in->mmap_size);
+	if (r < 0)
+		return refuse(be, m, "cannot guard the mapping: %s", strerror(-r));
+	return 0;
+}
+
+static void log_unmap(struct virtq_vu_backend *be)
+{
+	if (be->log) {
+		__virtq_vu_fault_unregister(be->log_slot);
+		munmap(be->log, be->log_len);
+	}
+	be->log = NULL;
+	be->log_len = 0;
+	be->log_slot = -1;
+}
+
+/*
+ * SET_LOG_BASE (LOG_SHMFD): the dirty bitmap, one bit per 4 KiB guest
+ * page, in the fd at mmap_offset.  The answer is a u64, 0 or a failure
+ * (QEMU waits for it whatever the flags).  Running rings switch to the
+ * new bitmap with their requests in flight; the old one is unmapped.
+ */
+static int h_set_log_base(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	const struct vu_log *lg = &m->p.log;
+	uint64_t size = lg->mmap_size, off = lg->mmap_offset;
+	struct stat st;
+	void *p;
+	int slot, r;
+
+	if (!size || size > (uint64_t)SIZE_MAX / 2 || off > (uint64_t)SIZE_MAX / 2 ||
+	    off & (uint64_t)(sysconf(_SC_PAGESIZE) - 1)) {
+		__virtq_vu_log(be, "SET_LOG_BASE: size 0x%llx at offset 0x%llx: empty, too large or unaligned; refused",
+			       (unsigned long long)size, (unsigned long long)off);
+		return reply_u64(be, m, 1);
+	}
+	seal_shrink(m->fds[0]);
+	if (fstat(m->fds[0], &st) < 0 ||
+	    (S_ISREG(st.st_mode) && (uint64_t)st.st_size < off + size)) {
+		__virtq_vu_log(be, "SET_LOG_BASE: offset 0x%llx + size 0x%llx is past the end of the fd; refused",
+			       (unsigned long long)off, (unsigned long long)size);
+		return reply_u64(be, m, 1);
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		 m->fds[0], (off_t)off);
+	if (p == MAP_FAILED) {
+		__virtq_vu_log(be, "SET_LOG_BASE: mmap: %s; refused", strerror(errno));
+		return reply_u64(be, m, 1);
+	}
+	slot = __virtq_vu_fault_register(p, size, be->conn_fd, &be->faulted);
+	if (slot < 0) {
+		munmap(p, size);
+		__virtq_vu_log(be, "SET_LOG_BASE: cannot guard the mapping (%s); refused",
+			       strerror(-slot));
+		return reply_u64(be, m, 1);
+	}
+	pause_rings(be);
+	{
+		uint8_t *old = be->log;
+		size_t old_len = be->log_len;
+		int old_slot = be->log_slot;
+
+		/* The rings move to the new log (marking their used areas in
+		 * the old one) before the old one goes. */
+		be->log = p;
+		be->log_len = size;
+		be->log_slot = slot;
+		for (uint32_t i = 0; i < be->num_queues; i++)
+			if (be->q[i].running)
+				apply_log(be, &be->q[i]);
+		if (old) {
+			__virtq_vu_fault_unregister(old_slot);
+			munmap(old, old_len);
+		}
+	}
+	r = resume_rings(be, false);
+	if (r < 0)
+		return r;
+	return reply_u64(be, m, 0);
+}
+
+/* SET_BACKEND_REQ_FD: the socket for the backend's own requests. */
+static int h_set_backend_req_fd(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	struct stat st;
+
+	if (fstat(m->fds[0], &st) < 0 || !S_ISSOCK(st.st_mode))
+		return refuse(be, m, "the fd is not a socket");
+	__virtq_vu_backend_req_set(be, take_fd(m, 0));
+	return 0;
+}
+
+/* SET_LOG_FD: kept (and closed with the connection); nothing signals it. */
+static int h_set_log_fd(struct virtq_vu_backend *be, struct vu_msg *m)
+{
+	close_fd(&be->log_fd);
+	be->log_fd = take_fd(m, 0);
 	return 0;
 }
 
 static int h_set_status(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	if (m->p.u64 > 0xff)
-		return bad(be, m, "status 0x%llx does not fit the 8-bit device status",
+		return refuse(be, m, "status 0x%llx does not fit the 8-bit device status",
 			   (unsigned long long)m->p.u64);
 	/* Only recorded: QEMU sets 0 before GET_VRING_BASE on stop, so a
 	 * reset here would lose the ring indices it is about to ask for. */
@@ -873,6 +1319,8 @@ static const struct handler handlers[VU_REQUEST_MAX] = {
 	[VU_SET_OWNER] = { h_set_owner, 0, FDS_NONE, -1 },
 	[VU_RESET_OWNER] = { h_reset, 0, FDS_NONE, -1 },
 	[VU_SET_MEM_TABLE] = { h_set_mem_table, -1, FDS_ANY, -1 },
+	[VU_SET_LOG_BASE] = { h_set_log_base, 16, FDS_ONE, VU_PROTOCOL_F_LOG_SHMFD },
+	[VU_SET_LOG_FD] = { h_set_log_fd, 0, FDS_ONE, -1 },
 	[VU_SET_VRING_NUM] = { h_set_vring_num, 8, FDS_NONE, -1 },
 	[VU_SET_VRING_ADDR] = { h_set_vring_addr, 40, FDS_NONE, -1 },
 	[VU_SET_VRING_BASE] = { h_set_vring_base, 8, FDS_NONE, -1 },
@@ -884,6 +1332,8 @@ static const struct handler handlers[VU_REQUEST_MAX] = {
 	[VU_SET_PROTOCOL_FEATURES] = { h_set_protocol_features, 8, FDS_NONE, -1 },
 	[VU_GET_QUEUE_NUM] = { h_get_queue_num, 0, FDS_NONE, -1 },
 	[VU_SET_VRING_ENABLE] = { h_set_vring_enable, 8, FDS_NONE, -1 },
+	[VU_SET_BACKEND_REQ_FD] = { h_set_backend_req_fd, 0, FDS_ONE,
+				    VU_PROTOCOL_F_BACKEND_REQ },
 	[VU_GET_CONFIG] = { h_get_config, -1, FDS_NONE, VU_PROTOCOL_F_CONFIG },
 	[VU_SET_CONFIG] = { h_set_config, -1, FDS_NONE, VU_PROTOCOL_F_CONFIG },
 	[VU_GET_INFLIGHT_FD] = { h_get_inflight_fd, 24, FDS_NONE,
@@ -906,7 +1356,8 @@ static int handle(struct virtq_vu_backend *be, struct vu_msg *m)
 {
 	uint32_t req = m->hdr.request;
 	const struct handler *h;
-	bool ack;
+	uint64_t reply_ack;
+	bool ack, need;
 	int r;
 
 	if (be->trace)
@@ -934,11 +1385,22 @@ static int handle(struct virtq_vu_backend *be, struct vu_msg *m)
 		return bad(be, m, "protocol feature %d was not negotiated",
 			   h->proto_bit);
 
-	ack = (m->hdr.flags & VU_FLAG_NEED_REPLY) &&
-	      (be->proto_acked & (1ull << VU_PROTOCOL_F_REPLY_ACK));
+	/*
+	 * A refusal is acknowledged when the frontend asked for an ack and
+	 * REPLY_ACK is agreed, or, for SET_PROTOCOL_FEATURES, is being
+	 * agreed by this very message (rust-vmm's frontend waits for it).
+	 */
+	need = m->hdr.flags & VU_FLAG_NEED_REPLY;
+	reply_ack = 1ull << VU_PROTOCOL_F_REPLY_ACK;
+	be->ack_wanted = need &&
+			 ((be->proto_acked & reply_ack) ||
+			  (req == VU_SET_PROTOCOL_FEATURES && (m->p.u64 & reply_ack)));
 	r = h->fn(be, m);
 	if (r < 0)
 		return r;
+	/* Success is acknowledged under the protocol features now agreed. */
+	ack = r == REFUSED ? be->ack_wanted :
+	      need && (be->proto_acked & reply_ack);
 	if (r != REPLIED) {
 		int rr = reconcile(be);
 
@@ -963,7 +1425,11 @@ void virtq_vu_backend_disconnect(struct virtq_vu_backend *be)
 		queue_reset(&be->q[i]);
 	unmap_all(be);
 	inflight_unmap(be);
+	log_unmap(be);
+	close_fd(&be->log_fd);
+	__virtq_vu_backend_req_set(be, -1);
 	close_fd(&be->conn_fd);
+	atomic_store_explicit(&be->faulted, 0, memory_order_relaxed);
 	be->acked = 0;
 	be->proto_acked = 0;
 	be->status = 0;
@@ -977,6 +1443,10 @@ int virtq_vu_backend_dispatch(struct virtq_vu_backend *be)
 
 	if (be->conn_fd < 0)
 		return -ENOTCONN;
+	if (atomic_load_explicit(&be->faulted, memory_order_acquire)) {
+		r = -EFAULT;
+		goto faulted;
+	}
 	while (poll(&pfd, 1, -1) < 0)
 		if (errno != EINTR) {
 			r = -errno;
@@ -984,6 +1454,10 @@ int virtq_vu_backend_dispatch(struct virtq_vu_backend *be)
 		}
 	memset(&m.hdr, 0, sizeof(m.hdr));
 	r = __virtq_vu_recv(be->conn_fd, &m, MSG_TIMEOUT_MS);
+	if (r < 0 && atomic_load_explicit(&be->faulted, memory_order_acquire)) {
+		r = -EFAULT;
+		goto faulted;
+	}
 	if (r == -ECONNRESET && !m.hdr.request) {
 		__virtq_vu_log(be, "the frontend closed the connection");
 		goto gone;
@@ -999,9 +1473,15 @@ int virtq_vu_backend_dispatch(struct virtq_vu_backend *be)
 	}
 	r = handle(be, &m);
 	__virtq_vu_msg_close_fds(&m);
+	if (atomic_load_explicit(&be->faulted, memory_order_acquire)) {
+		r = -EFAULT;
+		goto faulted;
+	}
 	if (r < 0)
 		goto gone;
 	return 0;
+faulted:
+	__virtq_vu_log(be, "the frontend shrank memory it shared (an access faulted; scratch memory took its place); closing the connection");
 gone:
 	virtq_vu_backend_disconnect(be);
 	return r;
@@ -1112,6 +1592,8 @@ int virtq_vu_backend_create(struct virtq_vu_backend **out,
 	    !virtq_size_valid(maxq) || cfg->config_len > VIRTQ_VU_MAX_CONFIG ||
 	    (cfg->config_len && !cfg->config))
 		return -EINVAL;
+	if (cfg->features & TRANSPORT_FEATURES & ~transport_implemented)
+		return -EOPNOTSUPP;
 	be = calloc(1, sizeof(*be) + sizeof(be->q[0]) * cfg->num_queues);
 	if (!be)
 		return -ENOMEM;
@@ -1132,9 +1614,16 @@ int virtq_vu_backend_create(struct virtq_vu_backend **out,
 	if (cfg->config_len)
 		memcpy(be->config, cfg->config, cfg->config_len);
 	pthread_mutex_init(&be->config_lock, NULL);
+	pthread_mutex_init(&be->req_lock, NULL);
+	be->req_fd = -1;
 	be->listen_fd = -1;
 	be->conn_fd = -1;
-	be->features = cfg->features | VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES);
+	be->inflight_slot = -1;
+	be->log_slot = -1;
+	be->log_fd = -1;
+	/* Dirty logging is the library's: every backend can migrate. */
+	be->features = cfg->features | VIRTQ_FEATURE(VIRTQ_VU_F_PROTOCOL_FEATURES) |
+		       VIRTQ_FEATURE(VU_F_LOG_ALL);
 	be->proto = proto_offered;
 	if (!cfg->config_len)
 		be->proto &= ~(1ull << VU_PROTOCOL_F_CONFIG);
@@ -1173,6 +1662,7 @@ void virtq_vu_backend_destroy(struct virtq_vu_backend *be)
 		free(be->q[i].dev);
 	}
 	pthread_mutex_destroy(&be->config_lock);
+	pthread_mutex_destroy(&be->req_lock);
 	close(be->stop_efd);
 	free(be);
 }

@@ -16,12 +16,15 @@
 
 #include "vhost-user/backend_internal.h"
 
+#define VU_POLL_MS 1	/* a polled ring (no kick fd) is looked at this often */
+
 static void *queue_thread(void *arg)
 {
 	struct virtq_vu_queue *q = arg;
 	struct virtq_vu_backend *be = q->be;
 	struct pollfd p[3];
 	unsigned int n;
+	int timeout;
 
 	/* Chains may have been made available before the ring (re)started. */
 	if (be->ops->queue_kick)
@@ -30,22 +33,33 @@ static void *queue_thread(void *arg)
 	p[1] = (struct pollfd){ .fd = q->kick_fd, .events = POLLIN };
 	p[2] = (struct pollfd){ .fd = q->event_fd, .events = POLLIN };
 	n = q->event_fd >= 0 ? 3 : 2;
+	/* No kick fd (SET_VRING_KICK asked for polling): look every ms. */
+	timeout = q->kick_fd < 0 ? VU_POLL_MS : -1;
 	for (;;) {
-		eventfd_t v;
+		uint64_t v;
+		int r = poll(p, n, timeout);
 
-		if (poll(p, n, -1) < 0) {
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			__virtq_vu_log(be, "queue %u: poll: %s; queue thread stops",
 				       q->index, strerror(errno));
 			break;
 		}
+		if (r == 0) {
+			if (be->ops->queue_kick)
+				be->ops->queue_kick(be->opaque, q);
+			continue;
+		}
 		if (p[0].revents)
 			break;
 		if (p[1].revents & POLLIN) {
-			/* The kick fd is checked to be an eventfd: readable
-			 * means a non-zero counter, so this does not block. */
-			(void)eventfd_read(q->kick_fd, &v);
+			/* An eventfd, pipe or socket, made non-blocking when
+			 * it was accepted: drain what one read gives. */
+			ssize_t k = read(q->kick_fd, &v, sizeof(v));
+
+			if (k == 0 || (k < 0 && errno != EAGAIN))
+				p[1].fd = -1;	/* closed (a socket's EOF) */
 			if (be->ops->queue_kick)
 				be->ops->queue_kick(be->opaque, q);
 		} else if (p[1].revents) {

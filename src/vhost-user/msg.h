@@ -58,6 +58,11 @@ enum vu_request {
 	VU_REQUEST_MAX
 };
 
+/* Requests on the backend channel (backend to frontend). */
+#define VU_BACKEND_IOTLB_MSG		1
+#define VU_BACKEND_CONFIG_CHANGE_MSG	2
+#define VU_BACKEND_VRING_HOST_NOTIFIER_MSG 3
+
 /* Virtio feature bit that says protocol features exist. */
 #define VU_F_PROTOCOL_FEATURES	30
 
@@ -139,6 +144,17 @@ struct vu_config {
 };
 #define VU_CONFIG_HDR_SIZE	12
 
+/* SET_LOG_BASE (with LOG_SHMFD): the dirty bitmap's fd, size, offset. */
+struct vu_log {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+};
+
+/* Virtio feature bit: log every write to guest memory (migration). */
+#define VU_F_LOG_ALL		26
+/* SET_VRING_ADDR flag: log used-ring writes at log_guest_addr. */
+#define VU_VRING_F_LOG		1u
+
 struct vu_inflight {
 	uint64_t mmap_size;
 	uint64_t mmap_offset;
@@ -154,6 +170,7 @@ union vu_payload {
 	struct vu_mem_single mem_single;
 	struct vu_config config;
 	struct vu_inflight inflight;
+	struct vu_log log;
 	uint8_t bytes[sizeof(struct vu_mem_table)];
 };
 

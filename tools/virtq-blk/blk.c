@@ -143,9 +143,9 @@ static size_t iov_scatter(const struct iovec *iov, unsigned int n,
 /* Is [sector, sector + bytes/512) inside the disk? (overflow-safe) */
 static bool in_range(const struct blk_disk *d, uint64_t sector, uint64_t bytes)
 {
-	uint64_t n = bytes / BLK_SECTOR;
+	uint64_t n = bytes / BLK_SECTOR, size = blk_disk_sectors(d);
 
-	return sector <= d->sectors && n <= d->sectors - sector;
+	return sector <= size && n <= size - sector;
 }
 
 /* ------------------------------------------------------------------ */
@@ -329,7 +329,7 @@ static uint8_t start_rw(struct blk_queue *bq, struct blk_req *req,
 		qlog(bq, "request %u: sectors %llu+%llu are past the end of the disk (%llu)",
 		     req->head, (unsigned long long)sector,
 		     (unsigned long long)(len / BLK_SECTOR),
-		     (unsigned long long)bq->disk->sectors);
+		     (unsigned long long)blk_disk_sectors(bq->disk));
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (!len)
@@ -764,6 +764,33 @@ int blk_disk_open_direct(struct blk_disk *d, const char *path, char *err,
 	return 0;
 }
 
+uint64_t blk_disk_sectors(const struct blk_disk *d)
+{
+	/* Queue threads read it while blk_disk_resize() may store it. */
+	return __atomic_load_n(&d->sectors, __ATOMIC_RELAXED);
+}
+
+int blk_disk_resize(struct blk_disk *d, uint64_t *old, uint64_t *now)
+{
+	struct stat st;
+	uint64_t bytes;
+
+	if (fstat(d->fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(d->fd, BLKGETSIZE64, &bytes) < 0)
+			return -errno;
+	} else {
+		bytes = (uint64_t)st.st_size;
+	}
+	*old = blk_disk_sectors(d);
+	*now = bytes / BLK_SECTOR;
+	if (!*now)
+		return -EINVAL;	/* keep serving the old size */
+	__atomic_store_n(&d->sectors, *now, __ATOMIC_RELAXED);
+	return *now != *old;
+}
+
 void blk_disk_close(struct blk_disk *d)
 {
 	if (d->fd >= 0)
@@ -814,7 +841,7 @@ void blk_config(const struct blk_disk *d, unsigned int num_queues,
 		uint8_t cfg[BLK_CONFIG_LEN])
 {
 	memset(cfg, 0, BLK_CONFIG_LEN);
-	put64(cfg + BLK_CFG_CAPACITY, d->sectors);
+	put64(cfg + BLK_CFG_CAPACITY, blk_disk_sectors(d));
 	put32(cfg + BLK_CFG_SIZE_MAX, BLK_SIZE_MAX);
 	put32(cfg + BLK_CFG_SEG_MAX, BLK_SEG_MAX);
 	put32(cfg + BLK_CFG_BLK_SIZE, BLK_SECTOR);

@@ -87,6 +87,17 @@ int blk_disk_open_direct(struct blk_disk *d, const char *path, char *err,
 			 size_t errlen);
 void blk_disk_close(struct blk_disk *d);
 
+/* Capacity in sectors (safe from any thread). */
+uint64_t blk_disk_sectors(const struct blk_disk *d);
+
+/*
+ * Read the image's size again (after it was grown or shrunk) and serve
+ * that from now on.  Returns 1 (changed; *old and *now say how), 0 (same
+ * size), or -EINVAL (the image is now smaller than a sector: the old size
+ * stays) or -errno from fstat / BLKGETSIZE64.
+ */
+int blk_disk_resize(struct blk_disk *d, uint64_t *old, uint64_t *now);
+
 /* Device features and config space for @num_queues queues. */
 uint64_t blk_features(const struct blk_disk *d);
 void blk_config(const struct blk_disk *d, unsigned int num_queues,
