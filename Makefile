@@ -12,8 +12,8 @@
 # examples/*.c one program each.  Pieces with their own needs (extra
 # libraries, guest images, cross builds, benchmarks) live in mk/*.mk.
 
-VERSION_MAJOR	:= 0
-VERSION		:= 0.1.0
+VERSION_MAJOR	:= 1
+VERSION		:= 1.0.0
 
 PREFIX		?= /usr/local
 LIBDIR		?= $(PREFIX)/lib

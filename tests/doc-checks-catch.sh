@@ -76,6 +76,6 @@ expect man-tools 'virtq-blk: -Q (from --help) is not in man/man1/virtq-blk.1'
 if [ -z "${SAN:-}" ]; then
 	run abi-symbols; rc=$?
 	expect abi-symbols 'virtq_gmem_planted (include/virtq/gmem.h): not in src/libvirtq.map'
-	expect abi-symbols 'virtq_gmem_count: exported by build/libvirtq.so.0 but not in src/libvirtq.map'
+	expect abi-symbols 'virtq_gmem_count: exported by build/libvirtq.so.1 but not in src/libvirtq.map'
 fi
 exit $fail

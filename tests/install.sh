@@ -4,7 +4,7 @@
 # and page); each installed header compiles on its own; man finds and
 # renders the installed pages (.so links too); a program built outside the
 # tree with the installed libvirtq.pc runs against the installed
-# libvirtq.so.0 (and links statically with --static); make uninstall then
+# libvirtq.so.1 (and links statically with --static); make uninstall then
 # removes every file install added and nothing else.
 set -u
 cd "$(dirname "$0")/.."

@@ -5,7 +5,7 @@
 # the file and its section; each section has its required .SH sections;
 # every libvirtq page named in a page (name(N) in bold) exists.  A .so
 # link renders as its target: the target is what gets rendered and linted.
-# .TH carries the Makefile's VERSION ("libvirtq 0.1.0").
+# .TH carries the Makefile's VERSION ("libvirtq 1.0.0").
 set -u
 cd "$(dirname "$0")/.."
 if ! command -v mandoc >/dev/null || ! command -v man >/dev/null || ! command -v groff >/dev/null ||
