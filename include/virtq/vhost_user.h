@@ -157,10 +157,10 @@ struct virtq_vu_backend_config {
  * bits 26, VHOST_F_LOG_ALL, and 30, PROTOCOL_FEATURES: the library adds
  * both to every offer); RING_PACKED, ACCESS_PLATFORM, IN_ORDER,
  * NOTIFICATION_DATA and the rest are refused here rather than negotiated
- * and then ignored.  Returns 0, or -EINVAL (cfg or ops NULL, num_queues
- * or max_queue_size or config_len out of range), -EOPNOTSUPP (a ring or
- * transport feature the library does not implement), -ENOMEM, or -errno
- * from eventfd().
+ * and then ignored.  Returns 0, or -EINVAL (out, cfg or ops NULL,
+ * num_queues or max_queue_size or config_len out of range, config NULL
+ * with config_len not 0), -EOPNOTSUPP (a ring or transport feature the
+ * library does not implement), -ENOMEM, or -errno from eventfd().
  */
 int virtq_vu_backend_create(struct virtq_vu_backend **out,
 			    const struct virtq_vu_backend_config *cfg);
@@ -258,11 +258,11 @@ int virtq_vu_backend_set_config_space(struct virtq_vu_backend *be,
  * REPLY_ACK agreed it waits (at most 5 s) for the frontend's ack.  Call it
  * from an application thread, never from a callback of the control thread
  * (the frontend asks GET_CONFIG on the main socket before it answers).
- * Returns 0, or -ENOTCONN (no backend channel: the frontend did not send
- * SET_BACKEND_REQ_FD, or no connection), -EIO (the frontend answered
- * failure), -EPROTO (its answer was not an ack of this request),
- * -ETIMEDOUT (no answer), -ECONNRESET / -EPIPE (the channel closed), or
- * another -errno from the socket.
+ * Returns 0, or -EINVAL (be NULL), -ENOTCONN (no backend channel: the
+ * frontend did not send SET_BACKEND_REQ_FD, or no connection), -EIO (the
+ * frontend answered failure), -EPROTO (its answer was not an ack of this
+ * request, or was malformed), -ETIMEDOUT (no answer), -ECONNRESET /
+ * -EPIPE (the channel closed), or another -errno from the socket.
  */
 int virtq_vu_backend_config_changed(struct virtq_vu_backend *be);
 
@@ -272,7 +272,9 @@ int virtq_vu_backend_config_changed(struct virtq_vu_backend *be);
  * BACKEND_SEND_FD is agreed; waits for the ack when REPLY_ACK is.  Same
  * thread rule as above.  Returns 0, or -EINVAL (payload over 264 bytes,
  * more than 8 fds, NULL pointers), -EOPNOTSUPP (fds without
- * BACKEND_SEND_FD), and the errors of virtq_vu_backend_config_changed().
+ * BACKEND_SEND_FD), and the errors of virtq_vu_backend_config_changed():
+ * -ENOTCONN, -EIO, -EPROTO, -ETIMEDOUT, -ECONNRESET, -EPIPE, or another
+ * -errno from the socket.
  */
 int virtq_vu_backend_request(struct virtq_vu_backend *be, uint32_t request,
 			     const void *payload, uint32_t size, const int *fds,
