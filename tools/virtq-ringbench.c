@@ -873,9 +873,9 @@ static void usage(FILE *f)
 "                         virtq_driver_get_used_batch, virtq_device_pop_batch\n"
 "                         and virtq_device_push_batch (%d chains a call)\n"
 "      --lockstep         both sides on one thread, taking turns\n"
+"                         (for exact instruction counts)\n"
 "      --pingpong         only measure the cross-core ping-pong latency\n"
 "                         between the two CPUs (also printed before the runs)\n"
-"                         (for exact instruction counts)\n"
 "      --timeout S        give up a run after S seconds (120)\n"
 "  -h, --help\n", RB_POP_BATCH);
 }
