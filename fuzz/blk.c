@@ -486,6 +486,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (unsigned int k = 0; k < q->ndata; k++) {
 				uint64_t l = q->data_len[k];
 
+				if (!l)
+					continue;	/* no iovec */
 				if (q->data_off[k] + l - 1 == q->status_off)
 					l--;	/* the status shares the buffer */
 				FUZZ_CHECK(pos + l <= IMG);
