@@ -13,6 +13,7 @@
 #include "virtq/atomic.h"
 #include "virtq/transport/mmio.h"
 #include "virtq_errno.h"
+#include "transport/config_space.h"
 
 /*
  * An I/O barrier: orders this MMIO access against normal memory accesses
@@ -238,62 +239,28 @@ static uint32_t mmio_config_generation(struct virtq_transport *t)
 	return legacy(m) ? 0 : rd(m, VIRTQ_MMIO_CONFIG_GENERATION);
 }
 
-/*
- * Device config: the widest aligned access that fits (the spec wants
- * 8-bit accesses for 8-bit fields, 16 for 16, 32 for 32 and 64), bytes
- * stored in little-endian order into @buf.
- */
-static unsigned int cfg_width(uint32_t off, uint32_t left)
+/* Device config (config_space.h): one access of @w bytes at config @off. */
+static uint32_t mmio_cfg_rd(struct virtq_transport *t, uint32_t off, unsigned int w)
 {
-	if (!(off & 3) && left >= 4)
-		return 4;
-	if (!(off & 1) && left >= 2)
-		return 2;
-	return 1;
+	return rdw(to_mmio(t), VIRTQ_MMIO_CONFIG + off, w);
+}
+
+static void mmio_cfg_wr(struct virtq_transport *t, uint32_t off, unsigned int w,
+			uint32_t v)
+{
+	wrw(to_mmio(t), VIRTQ_MMIO_CONFIG + off, w, v);
 }
 
 static int mmio_config_read(struct virtq_transport *t, uint32_t off, void *buf,
 			    uint32_t len)
 {
-	struct virtq_mmio *m = to_mmio(t);
-	uint8_t *p = buf;
-	unsigned int w, i;
-	uint32_t v;
-
-	if (off > t->config_len || len > t->config_len - off)
-		return -ERANGE;
-	while (len) {
-		w = cfg_width(off, len);
-		v = rdw(m, VIRTQ_MMIO_CONFIG + off, w);
-		for (i = 0; i < w; i++)
-			p[i] = (uint8_t)(v >> (8 * i));
-		p += w;
-		off += w;
-		len -= w;
-	}
-	return 0;
+	return __virtq_cfg_read(t, off, buf, len, mmio_cfg_rd);
 }
 
 static int mmio_config_write(struct virtq_transport *t, uint32_t off, const void *buf,
 			     uint32_t len)
 {
-	struct virtq_mmio *m = to_mmio(t);
-	const uint8_t *p = buf;
-	unsigned int w, i;
-	uint32_t v;
-
-	if (off > t->config_len || len > t->config_len - off)
-		return -ERANGE;
-	while (len) {
-		w = cfg_width(off, len);
-		for (v = 0, i = 0; i < w; i++)
-			v |= (uint32_t)p[i] << (8 * i);
-		wrw(m, VIRTQ_MMIO_CONFIG + off, w, v);
-		p += w;
-		off += w;
-		len -= w;
-	}
-	return 0;
+	return __virtq_cfg_write(t, off, buf, len, mmio_cfg_wr);
 }
 
 static uint32_t mmio_interrupt_ack(struct virtq_transport *t)

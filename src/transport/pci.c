@@ -13,6 +13,7 @@
 #include "virtq/transport/mmio.h"
 #include "virtq/transport/pci.h"
 #include "virtq_errno.h"
+#include "transport/config_space.h"
 
 /* PCI configuration header (type 0). */
 #define PCI_VENDOR_ID		0x00
@@ -287,56 +288,27 @@ static uint32_t pci_config_generation(struct virtq_transport *t)
 	return cc_rd(to_pci(t), CC_CFGGENERATION, 1);
 }
 
-static unsigned int cfg_width(uint32_t off, uint32_t left)
+/* Device config (config_space.h): one access of @w bytes at config @off. */
+static uint32_t pci_cfg_rd(struct virtq_transport *t, uint32_t off, unsigned int w)
 {
-	if (!(off & 3) && left >= 4)
-		return 4;
-	if (!(off & 1) && left >= 2)
-		return 2;
-	return 1;
+	return mem_rd(to_pci(t), to_pci(t)->device.addr + off, w);
+}
+
+static void pci_cfg_wr(struct virtq_transport *t, uint32_t off, unsigned int w,
+		       uint32_t v)
+{
+	mem_wr(to_pci(t), to_pci(t)->device.addr + off, w, v);
 }
 
 static int pci_config_read(struct virtq_transport *t, uint32_t off, void *buf, uint32_t len)
 {
-	struct virtq_pci *p = to_pci(t);
-	uint8_t *b = buf;
-	unsigned int w, i;
-	uint32_t v;
-
-	if (off > t->config_len || len > t->config_len - off)
-		return -ERANGE;
-	while (len) {
-		w = cfg_width(off, len);
-		v = mem_rd(p, p->device.addr + off, w);
-		for (i = 0; i < w; i++)
-			b[i] = (uint8_t)(v >> (8 * i));
-		b += w;
-		off += w;
-		len -= w;
-	}
-	return 0;
+	return __virtq_cfg_read(t, off, buf, len, pci_cfg_rd);
 }
 
 static int pci_config_write(struct virtq_transport *t, uint32_t off, const void *buf,
 			    uint32_t len)
 {
-	struct virtq_pci *p = to_pci(t);
-	const uint8_t *b = buf;
-	unsigned int w, i;
-	uint32_t v;
-
-	if (off > t->config_len || len > t->config_len - off)
-		return -ERANGE;
-	while (len) {
-		w = cfg_width(off, len);
-		for (v = 0, i = 0; i < w; i++)
-			v |= (uint32_t)b[i] << (8 * i);
-		mem_wr(p, p->device.addr + off, w, v);
-		b += w;
-		off += w;
-		len -= w;
-	}
-	return 0;
+	return __virtq_cfg_write(t, off, buf, len, pci_cfg_wr);
 }
 
 /* The ISR is read-to-clear: reading it is the acknowledgement. */
