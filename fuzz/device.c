@@ -45,12 +45,18 @@
 #define NREG 4
 static const uint64_t reg_gpa[NREG] = { 0x10000, 0x100000, 0x101000, 0x200000 };
 static const uint64_t reg_size[NREG] = { 0x10000, 0x1000, 0x1000, 0xf00 };
+#define LOG_BYTES 128	/* 1024 pages: 4 MiB of guest addresses */
+#define BATCH 16	/* most chains per pop_batch */
 
 static struct {
 	bool ready, trace;	/* FUZZ_TRACE=1: print each operation */
 	struct virtq_gmem *gm;
 	char *hva[NREG];
-	char *shadow[NREG];
+	char *shadow[NREG];	/* what the driver wrote */
+	char *logsnap[NREG];	/* the same, plus the device's writes until
+				 * the log was set (or harvested) */
+	uint8_t bm[LOG_BYTES + 16];	/* the dirty log; bytes past its
+					 * bitmap_len must stay 0 */
 	struct virtq_device *vq, *vq2;
 	size_t vq_len;
 } G;
@@ -74,7 +80,8 @@ static void setup_once(void)
 		if (i == 0)
 			G.hva[i] = m + pg;	/* ring region page aligned */
 		G.shadow[i] = malloc(reg_size[i]);
-		FUZZ_CHECK(G.shadow[i]);
+		G.logsnap[i] = malloc(reg_size[i]);
+		FUZZ_CHECK(G.shadow[i] && G.logsnap[i]);
 		struct virtq_gmem_region r = {
 			.gpa = reg_gpa[i], .size = reg_size[i], .hva = G.hva[i],
 		};
@@ -111,6 +118,7 @@ static void gwrite(uint64_t gpa, const void *buf, size_t len)
 		return;
 	memcpy(p, buf, len);
 	memcpy(G.shadow[r] + (p - G.hva[r]), buf, len);
+	memcpy(G.logsnap[r] + (p - G.hva[r]), buf, len);
 }
 
 static void gwrite16(uint64_t gpa, uint16_t v)
@@ -174,6 +182,11 @@ struct model {
 	uint16_t heads[64];	/* some heads popped and not pushed */
 	unsigned int nheads;
 	uint32_t iov_cap;
+	bool log_on;		/* set_log with a bitmap and a length */
+	uint64_t log_len;	/* its bitmap_len (<= LOG_BYTES) */
+	uint64_t log_used;	/* its used_log_gpa */
+	bool buf_marks;		/* a push with len > 0 since the log was set
+				 * or harvested: buffer pages may be marked */
 };
 
 static struct iovec iov[40];
@@ -199,6 +212,67 @@ static bool iov_inside(const struct iovec *v)
 	return false;
 }
 
+/* pop's (and pop_batch's) documented returns. */
+static bool pop_ret_ok(int r)
+{
+	switch (r) {
+	case 1: case 0: case -ERANGE: case -ELOOP: case -EOPNOTSUPP:
+	case -EBADMSG: case -E2BIG: case -EMLINK: case -EPROTO: case -EILSEQ:
+	case -EOVERFLOW: case -EFAULT: case -ENOBUFS: case -EIO:
+		return true;
+	default:
+		fprintf(stderr, "pop returned %d\n", r);
+		return false;
+	}
+}
+
+/* A chain pop or pop_batch reported valid. */
+static void check_chain(const struct model *m, const struct virtq_chain *c)
+{
+	uint64_t out = 0, in = 0;
+
+	FUZZ_CHECK(c->head < m->num);
+	FUZZ_CHECK(c->ndesc >= 1);
+	FUZZ_CHECK(c->n_out + c->n_in <= c->iov_cap);
+	for (uint32_t i = 0; i < c->n_out + c->n_in; i++) {
+		FUZZ_CHECK(c->iov[i].iov_len > 0);
+		FUZZ_CHECK(iov_inside(&c->iov[i]));
+		if (i < c->n_out)
+			out += c->iov[i].iov_len;
+		else
+			in += c->iov[i].iov_len;
+	}
+	FUZZ_EQ(out, c->out_len);
+	FUZZ_EQ(in, c->in_len);
+	FUZZ_CHECK(out + in <= (1ull << 32));
+	if (!(m->features & VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC)))
+		FUZZ_CHECK(!c->indirect);
+}
+
+/* pop or pop_batch returned -EIO: justified, nothing consumed, latched. */
+static void check_pop_eio(struct model *m, uint16_t la, uint16_t idx,
+			  uint32_t inf, const struct virtq_chain *c)
+{
+	FUZZ_EQ(virtq_device_last_avail(G.vq), la);
+	FUZZ_EQ(c->head, 0xbeef);
+	FUZZ_EQ(virtq_device_inflight(G.vq), inf);
+	FUZZ_CHECK(m->broken || (uint16_t)(idx - la) > m->num || inf >= m->num);
+	m->broken = true;
+	check_broken_latch(m);
+}
+
+/* A malformed chain at c->head was consumed (pop, or pop_batch's c[0]). */
+static void check_pop_consumed(struct model *m, uint16_t la, uint32_t inf,
+			       uint16_t want, const struct virtq_chain *c)
+{
+	FUZZ_EQ(virtq_device_last_avail(G.vq), (uint16_t)(la + 1));
+	FUZZ_EQ(c->head, want);
+	FUZZ_EQ(virtq_device_inflight(G.vq), inf + (want < m->num));
+	FUZZ_CHECK(!virtq_device_is_broken(G.vq));
+	if (want < m->num && m->nheads < 64)
+		m->heads[m->nheads++] = want;
+}
+
 static void op_pop(struct model *m)
 {
 	struct virtq_chain c = { .iov = iov, .iov_cap = m->iov_cap };
@@ -210,15 +284,7 @@ static void op_pop(struct model *m)
 
 	c.head = 0xbeef;
 	r = virtq_device_pop(G.vq, &c);
-	switch (r) {
-	case 1: case 0: case -ERANGE: case -ELOOP: case -EOPNOTSUPP:
-	case -EBADMSG: case -E2BIG: case -EMLINK: case -EPROTO: case -EILSEQ:
-	case -EOVERFLOW: case -EFAULT: case -ENOBUFS: case -EIO:
-		break;
-	default:
-		fprintf(stderr, "pop returned %d\n", r);
-		FUZZ_CHECK(!"undocumented pop return");
-	}
+	FUZZ_CHECK(pop_ret_ok(r));
 	FUZZ_CHECK(virtq_device_inflight(G.vq) <= m->num);
 	if (m->broken)
 		FUZZ_EQ(r, -EIO);
@@ -229,42 +295,78 @@ static void op_pop(struct model *m)
 		return;
 	}
 	if (r == -EIO) {
-		FUZZ_EQ(virtq_device_last_avail(G.vq), la);
-		FUZZ_EQ(c.head, 0xbeef);
-		FUZZ_EQ(virtq_device_inflight(G.vq), inf);
-		FUZZ_CHECK(m->broken || (uint16_t)(idx - la) > m->num ||
-			   inf >= m->num);
-		m->broken = true;
-		check_broken_latch(m);
+		check_pop_eio(m, la, idx, inf, &c);
 		return;
 	}
 	/* Consumed exactly one entry, the one the driver wrote. */
-	FUZZ_EQ(virtq_device_last_avail(G.vq), (uint16_t)(la + 1));
-	FUZZ_EQ(c.head, want);
-	FUZZ_EQ(virtq_device_inflight(G.vq), inf + (want < m->num));
-	FUZZ_CHECK(!virtq_device_is_broken(G.vq));
-	if (want < m->num && m->nheads < 64)
-		m->heads[m->nheads++] = want;
-	if (r != 1)
-		return;
-	FUZZ_CHECK(c.head < m->num);
-	FUZZ_CHECK(c.ndesc >= 1);
-	FUZZ_CHECK(c.n_out + c.n_in <= m->iov_cap);
-	uint64_t out = 0, in = 0;
+	check_pop_consumed(m, la, inf, want, &c);
+	if (want >= m->num)
+		FUZZ_EQ(r, -ERANGE);
+	if (r == 1)
+		check_chain(m, &c);
+}
 
-	for (uint32_t i = 0; i < c.n_out + c.n_in; i++) {
-		FUZZ_CHECK(c.iov[i].iov_len > 0);
-		FUZZ_CHECK(iov_inside(&c.iov[i]));
-		if (i < c.n_out)
-			out += c.iov[i].iov_len;
-		else
-			in += c.iov[i].iov_len;
+/*
+ * pop_batch into n chains with their own iovec arrays and capacities:
+ * k valid chains, each consuming one avail entry in order (the heads the
+ * driver wrote), or pop's answer for c[0].
+ */
+static void op_pop_batch(struct model *m, struct fin *f)
+{
+	static struct iovec biov[BATCH][32];
+	struct virtq_chain c[BATCH];
+	uint16_t want[BATCH];
+	unsigned int n = fin_u8(f) % (BATCH + 1);
+	uint8_t caps = fin_u8(f);
+	uint16_t la = virtq_device_last_avail(G.vq);
+	uint32_t inf = virtq_device_inflight(G.vq);
+	uint16_t idx = gread16(m->avail + 2);
+	int r;
+
+	for (unsigned int i = 0; i < BATCH; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].iov = biov[i];
+		c[i].iov_cap = m->iov_cap;
+		if (i < n && (caps & 0x80))
+			c[i].iov_cap = fin_u8(f) % 33;
+		c[i].head = 0xbeef;
+		want[i] = gread16(m->avail + 4 +
+				  2 * ((uint16_t)(la + i) & (m->num - 1)));
 	}
-	FUZZ_EQ(out, c.out_len);
-	FUZZ_EQ(in, c.in_len);
-	FUZZ_CHECK(out + in <= (1ull << 32));
-	if (!(m->features & VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC)))
-		FUZZ_CHECK(!c.indirect);
+	r = virtq_device_pop_batch(G.vq, c, n);
+	FUZZ_CHECK(r <= (int)n);
+	FUZZ_CHECK(pop_ret_ok(r > 1 ? 1 : r));
+	FUZZ_CHECK(virtq_device_inflight(G.vq) <= m->num);
+	if (m->broken)
+		FUZZ_EQ(r, -EIO);
+	else if (n == 0)
+		FUZZ_EQ(r, 0);
+	if (r == 0) {
+		FUZZ_EQ(virtq_device_last_avail(G.vq), la);
+		FUZZ_CHECK(n == 0 || idx == la);
+		FUZZ_EQ(virtq_device_inflight(G.vq), inf);
+		return;
+	}
+	if (r == -EIO) {
+		check_pop_eio(m, la, idx, inf, &c[0]);
+		return;
+	}
+	if (r < 0) {
+		check_pop_consumed(m, la, inf, want[0], &c[0]);
+		if (want[0] >= m->num)
+			FUZZ_EQ(r, -ERANGE);
+		return;
+	}
+	/* k valid chains, k entries consumed, all k in flight. */
+	FUZZ_EQ(virtq_device_last_avail(G.vq), (uint16_t)(la + r));
+	FUZZ_EQ(virtq_device_inflight(G.vq), inf + (uint32_t)r);
+	FUZZ_CHECK(!virtq_device_is_broken(G.vq));
+	for (int i = 0; i < r; i++) {
+		FUZZ_EQ(c[i].head, want[i]);
+		check_chain(m, &c[i]);
+		if (m->nheads < 64)
+			m->heads[m->nheads++] = want[i];
+	}
 }
 
 static void op_walk(struct model *m, uint16_t head)
@@ -295,6 +397,131 @@ static void op_walk(struct model *m, uint16_t head)
 			FUZZ_CHECK(iov_inside(&c.iov[i]));
 }
 
+/* ---- the dirty log ---------------------------------------------------- */
+
+static bool log_bit(uint64_t page)
+{
+	return G.bm[page / 8] >> (page % 8) & 1;
+}
+
+/*
+ * The used area's bytes [off, off + len) were logged: their pages (at
+ * used_log_gpa + off) are marked, those within bitmap_len * 8 pages.
+ */
+static void log_covers(const struct model *m, uint64_t off, uint64_t len)
+{
+	uint64_t pages = m->log_len * 8, gpa = m->log_used + off;
+
+	if (!m->log_on || m->log_used == VIRTQ_DEVICE_NO_USED_LOG || !len)
+		return;
+	for (uint64_t p = gpa / VIRTQ_LOG_PAGE;
+	     p <= (gpa + len - 1) / VIRTQ_LOG_PAGE && p < pages; p++)
+		if (!log_bit(p)) {
+			fprintf(stderr, "used area +%#llx: page %#llx not marked\n",
+				(unsigned long long)off, (unsigned long long)p);
+			FUZZ_CHECK(!"a logged write left unmarked");
+		}
+}
+
+/* flush / push_batch / save published used entries [from, to). */
+static void log_published(const struct model *m, uint16_t from, uint16_t to)
+{
+	log_covers(m, 2, 2);	/* used->idx */
+	for (uint16_t s = from; s != to; s++)
+		log_covers(m, 4 + 8ull * (s & (m->num - 1)), 8);
+}
+
+/*
+ * Whatever the log holds: nothing past bitmap_len, and (unless a pushed
+ * buffer may have been marked) nothing outside the used area's pages at
+ * used_log_gpa.
+ */
+static void log_bits_ok(const struct model *m)
+{
+	uint64_t lo = 1, hi = 0;
+
+	for (size_t b = m->log_len; b < sizeof(G.bm); b++)
+		FUZZ_EQ(G.bm[b], 0);
+	if (m->buf_marks)
+		return;
+	if (m->log_used != VIRTQ_DEVICE_NO_USED_LOG) {
+		lo = m->log_used / VIRTQ_LOG_PAGE;
+		hi = (m->log_used + virtq_used_size(m->num) - 1) / VIRTQ_LOG_PAGE;
+	}
+	for (uint64_t p = 0; p < m->log_len * 8; p++)
+		if (log_bit(p) && (p < lo || p > hi)) {
+			fprintf(stderr, "page %#llx marked\n",
+				(unsigned long long)p);
+			FUZZ_CHECK(!"a page marked that the device did not write");
+		}
+}
+
+/*
+ * set_log was just called while a log was set: it marked the whole used
+ * area in that log, so every byte the device changed since the log was
+ * set (or harvested), all inside the used area, is covered.
+ */
+static void log_all_covered(const struct model *m)
+{
+	log_covers(m, 0, virtq_used_size(m->num));
+	for (int i = 0; i < NREG; i++) {
+		if (!memcmp(G.hva[i], G.logsnap[i], reg_size[i]))
+			continue;
+		for (uint64_t o = 0; o < reg_size[i]; o++) {
+			uint64_t gpa = reg_gpa[i] + o;
+
+			if (G.hva[i][o] == G.logsnap[i][o])
+				continue;
+			FUZZ_CHECK(gpa >= m->used &&
+				   gpa - m->used < virtq_used_size(m->num));
+			log_covers(m, gpa - m->used, 1);
+		}
+	}
+	log_bits_ok(m);
+}
+
+/* The frontend took the dirty pages: a clean log from here on. */
+static void log_harvest(struct model *m)
+{
+	memset(G.bm, 0, sizeof(G.bm));
+	for (int i = 0; i < NREG; i++)
+		memcpy(G.logsnap[i], G.hva[i], reg_size[i]);
+	m->buf_marks = false;
+}
+
+static void op_set_log(struct model *m, struct fin *f)
+{
+	uint8_t sel = fin_u8(f);
+	uint8_t *bm = G.bm;
+	uint64_t len = LOG_BYTES, ug = m->used;
+
+	if (sel % 8 == 7) {
+		FUZZ_EQ(virtq_device_set_log(NULL, G.bm, LOG_BYTES, m->used),
+			-EINVAL);
+		return;
+	}
+	switch (sel >> 3 & 3) {
+	case 1: len = 1 + fin_u8(f) % LOG_BYTES; break;	/* small */
+	case 2: len = 0; break;				/* off */
+	case 3: bm = NULL; len = fin_u8(f); break;	/* off */
+	default: break;
+	}
+	switch (sel >> 5 & 3) {
+	case 2: ug = VIRTQ_DEVICE_NO_USED_LOG; break;
+	case 3: ug = m->used + ((uint64_t)fin_u16(f) << 4); break;
+	default: break;
+	}
+	FUZZ_EQ(virtq_device_set_log(G.vq, bm, len, ug), 0);
+	if (m->log_on)
+		log_all_covered(m);
+	log_harvest(m);
+	m->log_on = bm && len;
+	m->log_len = m->log_on ? len : 0;
+	m->log_used = ug;
+}
+
+/* ---- used side --------------------------------------------------------- */
+
 static void op_push(struct model *m, uint16_t head, uint32_t len)
 {
 	uint32_t inf = virtq_device_inflight(G.vq);
@@ -312,6 +539,8 @@ static void op_push(struct model *m, uint16_t head, uint32_t len)
 		FUZZ_EQ(r, 0);
 		FUZZ_EQ(virtq_device_inflight(G.vq), inf - 1);
 		m->pending++;
+		if (len)
+			m->buf_marks = true;
 	}
 }
 
@@ -322,6 +551,7 @@ static void published(struct model *m, uint32_t n)
 
 static void op_flush(struct model *m)
 {
+	uint16_t from = (uint16_t)(virtq_device_next_used(G.vq) - m->pending);
 	int r = virtq_device_flush(G.vq);
 
 	if (m->broken) {
@@ -329,9 +559,90 @@ static void op_flush(struct model *m)
 		return;
 	}
 	FUZZ_EQ(r, (uint16_t)m->pending);
-	if (m->pending)
+	if (m->pending) {
 		FUZZ_EQ(gread16(m->used + 2), virtq_device_next_used(G.vq));
+		log_published(m, from, virtq_device_next_used(G.vq));
+	}
 	published(m, (uint16_t)m->pending);
+	m->pending = 0;
+}
+
+/*
+ * push_batch: the pushes' checks in push's order (broken, each head,
+ * the count), nothing written on error; else the entries in order at
+ * next_used and everything pending published.
+ */
+static void op_push_batch(struct model *m, struct fin *f)
+{
+	static uint8_t used_before[4 + 8 * 1024 + 2];
+	uint16_t heads[2 * BATCH], saved[64];
+	uint32_t lens[2 * BATCH];
+	unsigned int n = fin_u8(f) % (2 * BATCH + 1), nsaved = m->nheads;
+	bool bad_head = false, buf = false;
+	uint16_t nu = virtq_device_next_used(G.vq);
+	uint16_t from = (uint16_t)(nu - m->pending);
+	uint32_t inf = virtq_device_inflight(G.vq);
+	size_t used_len = virtq_used_size(m->num);
+	char *used = gptr(m->used, used_len, NULL);
+	int r, want;
+
+	FUZZ_CHECK(used && used_len <= sizeof(used_before));
+	memcpy(saved, m->heads, sizeof(saved));
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t sel = fin_u8(f);
+
+		if (m->nheads && !(sel & 0x80)) {
+			unsigned int k = sel % m->nheads;
+
+			heads[i] = m->heads[k];
+			m->heads[k] = m->heads[--m->nheads];
+		} else {
+			heads[i] = sel & 0x40 ? fin_u16(f) :
+				(uint16_t)((sel & 0x3f) % m->num);
+		}
+		lens[i] = sel & 0x20 ? fin_u32(f) : fin_u8(f);
+		bad_head |= heads[i] >= m->num;
+		buf |= lens[i] != 0;
+	}
+	memcpy(used_before, used, used_len);
+	r = virtq_device_push_batch(G.vq, heads, lens, n);
+	if (m->broken)
+		want = -EIO;
+	else if (bad_head)
+		want = -EINVAL;
+	else if (n > inf)
+		want = -EOVERFLOW;
+	else
+		want = (uint16_t)(m->pending + n);
+	FUZZ_EQ(r, want);
+	if (r < 0) {
+		FUZZ_CHECK(!memcmp(used_before, used, used_len));
+		FUZZ_EQ(virtq_device_next_used(G.vq), nu);
+		FUZZ_EQ(virtq_device_inflight(G.vq), inf);
+		memcpy(m->heads, saved, sizeof(saved));
+		m->nheads = nsaved;
+		return;
+	}
+	FUZZ_EQ(virtq_device_next_used(G.vq), (uint16_t)(nu + n));
+	FUZZ_EQ(virtq_device_inflight(G.vq), inf - n);
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t e = m->used + 4 + 8ull * ((uint16_t)(nu + i) & (m->num - 1));
+		uint32_t id, len;
+
+		memcpy(&id, gptr(e, 4, NULL), 4);
+		memcpy(&len, gptr(e + 4, 4, NULL), 4);
+		FUZZ_EQ(virtq_le32(id), heads[i]);
+		FUZZ_EQ(virtq_le32(len), lens[i]);
+	}
+	if (r) {
+		FUZZ_EQ(gread16(m->used + 2), (uint16_t)(nu + n));
+		log_published(m, from, (uint16_t)(nu + n));
+	} else {
+		FUZZ_CHECK(!memcmp(used_before, used, used_len));
+	}
+	if (buf && m->log_on)
+		m->buf_marks = true;
+	published(m, (uint16_t)r);
 	m->pending = 0;
 }
 
@@ -405,13 +716,16 @@ static void op_has_avail(struct model *m)
 static void op_save_restore(struct model *m, bool swap)
 {
 	struct virtq_device_state st, st2;
+	uint16_t from = (uint16_t)(virtq_device_next_used(G.vq) - m->pending);
 	int r = virtq_device_save(G.vq, &st);
 
 	FUZZ_EQ(r, m->broken ? -EIO : 0);
 	if (!m->configured)
 		return;
 	if (!m->broken) {
-		published(m, (uint16_t)m->pending);	/* save flushes */
+		if (m->pending)		/* save flushes (and logs as flush) */
+			log_published(m, from, virtq_device_next_used(G.vq));
+		published(m, (uint16_t)m->pending);
 		m->pending = 0;
 	}
 	r = virtq_device_restore(G.vq2, G.vq_len, &st, G.gm);
@@ -433,6 +747,7 @@ static void op_save_restore(struct model *m, bool swap)
 		G.vq2 = t;
 		m->first = true;	/* lost (reclaim's signal) is kept */
 		m->published = 0;
+		m->log_on = false;	/* restore turns logging off */
 	}
 }
 
@@ -478,6 +793,7 @@ static int do_init(struct model *m)
 	m->nheads = 0;
 	m->first = true;
 	m->lost = false;
+	m->log_on = false;	/* init turns logging off */
 	m->avail_idx = gread16(m->avail + 2);
 	if (r) {
 		check_broken_latch(m);
@@ -518,6 +834,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(G.hva[i], 0, reg_size[i]);
 		memset(G.shadow[i], 0, reg_size[i]);
 	}
+	memset(G.bm, 0, sizeof(G.bm));
 	memset(&m, 0, sizeof(m));
 	m.num = 1u << (fin_u8(&f) % 11);
 	m.features = 0;
@@ -602,7 +919,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_enable_notify(&m);
 			break;
 		case 7:
-			virtq_device_disable_notify(G.vq);
+			if (!(op & 0x80)) {
+				virtq_device_disable_notify(G.vq);
+				break;
+			}
+			switch (fin_u8(&f) % 4) {	/* batches, the log */
+			case 0: op_pop_batch(&m, &f); break;
+			case 1: op_push_batch(&m, &f); break;
+			case 2: op_set_log(&m, &f); break;
+			default:
+				if (m.log_on) {
+					log_bits_ok(&m);
+					log_harvest(&m);
+				}
+				break;
+			}
 			break;
 		case 8:
 			op_has_avail(&m);
@@ -673,6 +1004,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.avail_idx = gread16(m.avail + 2);
 		FUZZ_CHECK(virtq_device_inflight(G.vq) <= m.num);
 		FUZZ_EQ(virtq_device_is_broken(G.vq), m.broken);
+		if (m.log_on)
+			log_bits_ok(&m);
 	}
 
 	/* The device wrote nothing outside the used area. */
