@@ -11,7 +11,8 @@
  * the driver's (write a descriptor, an indirect table, raw bytes, offer a
  * head, move avail->idx, flags, used_event) and the device's (pop, walk,
  * push, flush, need_interrupt, enable / disable notify, has_avail, save +
- * restore, reclaim, init again).
+ * restore, reclaim, init again, pop_batch, push_batch, set_log with a
+ * bitmap owned here, and the frontend's harvest of that log).
  *
  * Oracle, checked after every call against a model kept here:
  *   - only the documented return values;
@@ -27,9 +28,35 @@
  *     with the model (flush returns the pushes since the last flush;
  *     need_interrupt follows the EVENT_IDX rule, the 2^16 window, the
  *     first-call and after-reclaim rules, NO_INTERRUPT);
+ *   - pop_batch (0..16 chains, each with its own iovecs and capacity):
+ *     k in 1..n valid chains (checked as pop's) consuming exactly k avail
+ *     entries in order, the heads the driver wrote, all k in flight and
+ *     never above num; 0 only for n == 0 or nothing available; an error
+ *     only for c[0], with pop's meaning (consumed + head set, -ERANGE for
+ *     a head >= num, or -EIO justified, nothing consumed, latched);
+ *   - push_batch (0..32 entries, popped heads or any, heads >= num, more
+ *     than in flight): -EIO, -EINVAL, -EOVERFLOW in that order with the
+ *     used area, next_used and in-flight untouched; else the entries in
+ *     order at next_used, used->idx published, and the count returned
+ *     includes unflushed pushes (the model's flush and need_interrupt
+ *     bookkeeping follows);
+ *   - the dirty log (set_log: on / off / NULL bitmap, full or short
+ *     bitmap_len, used_log_gpa the used ring's, shifted, or NO_USED_LOG):
+ *     after flush / push_batch / save, the pages of used->idx and of every
+ *     entry published are marked; each set_log while a log was set marks
+ *     the whole used area in that log, so every byte the device changed
+ *     since the log was set (guest memory against a snapshot the driver's
+ *     writes keep current) is covered; bitmap bytes past bitmap_len stay
+ *     0; until a buffer was pushed with a length, no page outside the
+ *     used area (at used_log_gpa) is marked; init and restore turn the
+ *     log off, reclaim keeps it;
  *   - save of a queue restores (into a second queue) and saves back to
  *     the same record; a failed init leaves only -EIO and reclaim -EIO;
  *   - at the end, the device wrote nothing outside the used area.
+ *
+ * fuzz/mkseeds-device.py writes the seeds that reach the batches and the
+ * log (op 7 with bit 7 set, then a byte: 0 pop_batch, 1 push_batch,
+ * 2 set_log, 3 harvest); the other seeds come from a merged run.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -574,7 +601,7 @@ static void op_flush(struct model *m)
  */
 static void op_push_batch(struct model *m, struct fin *f)
 {
-	static uint8_t used_before[4 + 8 * 1024 + 2];
+	static uint8_t used_before[4 + 8 * 32768 + 2];	/* num <= 32768 */
 	uint16_t heads[2 * BATCH], saved[64];
 	uint32_t lens[2 * BATCH];
 	unsigned int n = fin_u8(f) % (2 * BATCH + 1), nsaved = m->nheads;
@@ -870,7 +897,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	if (layout & 0x80) {
-		/* A bad queue size: only -EIO afterwards. */
+		/* Any queue size up to 32768 (a bad one: only -EIO). */
 		m.num = fin_u16(&f);
 		if (!m.num || (m.num & (m.num - 1)) || m.num > 32768)
 			m.num = m.num ? m.num : 3;
