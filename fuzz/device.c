@@ -33,7 +33,9 @@
  *     entries in order, the heads the driver wrote, all k in flight and
  *     never above num; 0 only for n == 0 or nothing available; an error
  *     only for c[0], with pop's meaning (consumed + head set, -ERANGE for
- *     a head >= num, or -EIO justified, nothing consumed, latched);
+ *     a head >= num, or -EIO justified, nothing consumed, latched); its
+ *     own walker agrees with walk's on every chain it returns (same
+ *     iovecs, counts, totals) and on c[0]'s error;
  *   - push_batch (0..32 entries, popped heads or any, heads >= num, more
  *     than in flight): -EIO, -EINVAL, -EOVERFLOW in that order with the
  *     used area, next_used and in-flight untouched; else the entries in
@@ -334,6 +336,35 @@ static void op_pop(struct model *m)
 }
 
 /*
+ * pop_batch walks chains with its own code: walk (pop's walker) on the
+ * same head, memory unchanged, must give the same answer, the same
+ * iovecs and the same counts (the first rule broken is the one reported).
+ */
+static void same_as_walk(int r, const struct virtq_chain *c)
+{
+	static struct iovec wiov[32];
+	struct virtq_chain w = { .iov = wiov, .iov_cap = c->iov_cap };
+	uint32_t inf = virtq_device_inflight(G.vq);
+	uint16_t la = virtq_device_last_avail(G.vq);
+
+	FUZZ_EQ(virtq_device_walk(G.vq, c->head, &w), r);
+	FUZZ_EQ(virtq_device_inflight(G.vq), inf);
+	FUZZ_EQ(virtq_device_last_avail(G.vq), la);
+	if (r != 1)
+		return;
+	FUZZ_EQ(w.ndesc, c->ndesc);
+	FUZZ_EQ(w.n_out, c->n_out);
+	FUZZ_EQ(w.n_in, c->n_in);
+	FUZZ_EQ(w.out_len, c->out_len);
+	FUZZ_EQ(w.in_len, c->in_len);
+	FUZZ_EQ(w.indirect, c->indirect);
+	for (uint32_t i = 0; i < c->n_out + c->n_in; i++) {
+		FUZZ_CHECK(w.iov[i].iov_base == c->iov[i].iov_base);
+		FUZZ_EQ(w.iov[i].iov_len, c->iov[i].iov_len);
+	}
+}
+
+/*
  * pop_batch into n chains with their own iovec arrays and capacities:
  * k valid chains, each consuming one avail entry in order (the heads the
  * driver wrote), or pop's answer for c[0].
@@ -382,6 +413,7 @@ static void op_pop_batch(struct model *m, struct fin *f)
 		check_pop_consumed(m, la, inf, want[0], &c[0]);
 		if (want[0] >= m->num)
 			FUZZ_EQ(r, -ERANGE);
+		same_as_walk(r, &c[0]);
 		return;
 	}
 	/* k valid chains, k entries consumed, all k in flight. */
@@ -391,6 +423,7 @@ static void op_pop_batch(struct model *m, struct fin *f)
 	for (int i = 0; i < r; i++) {
 		FUZZ_EQ(c[i].head, want[i]);
 		check_chain(m, &c[i]);
+		same_as_walk(1, &c[i]);
 		if (m->nheads < 64)
 			m->heads[m->nheads++] = want[i];
 	}
