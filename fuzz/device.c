@@ -48,10 +48,13 @@
  *     entry published are marked; each set_log while a log was set marks
  *     the whole used area in that log, so every byte the device changed
  *     since the log was set (guest memory against a snapshot the driver's
- *     writes keep current) is covered; bitmap bytes past bitmap_len stay
- *     0; until a buffer was pushed with a length, no page outside the
- *     used area (at used_log_gpa) is marked; init and restore turn the
- *     log off, reclaim keeps it;
+ *     writes keep current) is covered; after push / push_batch with a
+ *     length, the pages of the chain's writable buffers up to that length
+ *     (as walk finds them) are marked; bitmap bytes past bitmap_len stay
+ *     0; no page is marked outside the used area (at used_log_gpa) and
+ *     those buffers, unless a chain walk rejects was pushed with a length
+ *     (then it is logged "as far as it still walks"); init and restore
+ *     turn the log off, reclaim keeps it;
  *   - save of a queue restores (into a second queue) and saves back to
  *     the same record; a failed init leaves only -EIO and reclaim -EIO;
  *   - at the end, the device wrote nothing outside the used area.
@@ -86,6 +89,9 @@ static struct {
 				 * the log was set (or harvested) */
 	uint8_t bm[LOG_BYTES + 16];	/* the dirty log; bytes past its
 					 * bitmap_len must stay 0 */
+	uint8_t allowed[LOG_BYTES];	/* pushed buffers' pages since the
+					 * log was set or harvested */
+	uint8_t expect[LOG_BYTES];	/* the pages a push must mark */
 	struct virtq_device *vq, *vq2;
 	size_t vq_len;
 } G;
@@ -214,8 +220,9 @@ struct model {
 	bool log_on;		/* set_log with a bitmap and a length */
 	uint64_t log_len;	/* its bitmap_len (<= LOG_BYTES) */
 	uint64_t log_used;	/* its used_log_gpa */
-	bool buf_marks;		/* a push with len > 0 since the log was set
-				 * or harvested: buffer pages may be marked */
+	bool buf_marks;		/* a chain walk did not accept was pushed
+				 * with len > 0 since the log was set or
+				 * harvested: any page may be marked */
 };
 
 static struct iovec iov[40];
@@ -509,7 +516,8 @@ static void log_bits_ok(const struct model *m)
 		hi = (m->log_used + virtq_used_size(m->num) - 1) / VIRTQ_LOG_PAGE;
 	}
 	for (uint64_t p = 0; p < m->log_len * 8; p++)
-		if (log_bit(p) && (p < lo || p > hi)) {
+		if (log_bit(p) && (p < lo || p > hi) &&
+		    !(G.allowed[p / 8] >> (p % 8) & 1)) {
 			fprintf(stderr, "page %#llx marked\n",
 				(unsigned long long)p);
 			FUZZ_CHECK(!"a page marked that the device did not write");
@@ -544,6 +552,7 @@ static void log_all_covered(const struct model *m)
 static void log_harvest(struct model *m)
 {
 	memset(G.bm, 0, sizeof(G.bm));
+	memset(G.allowed, 0, sizeof(G.allowed));
 	for (int i = 0; i < NREG; i++)
 		memcpy(G.logsnap[i], G.hva[i], reg_size[i]);
 	m->buf_marks = false;
@@ -580,13 +589,67 @@ static void op_set_log(struct model *m, struct fin *f)
 	m->log_used = ug;
 }
 
+/*
+ * Before a push of (@head, @len) while logging: the pages of the chain's
+ * writable buffers, up to @len, go into G.expect (walk gives them, as
+ * pop walked the chain).  False if walk does not accept the chain: the
+ * push then logs "as far as it still walks", anything.
+ */
+static bool buf_expect(const struct model *m, uint16_t head, uint32_t len)
+{
+	static struct iovec wiov[32];
+	struct virtq_chain w = { .iov = wiov, .iov_cap = 32 };
+
+	if (!m->log_on || !len)
+		return true;
+	if (virtq_device_walk(G.vq, head, &w) != 1)
+		return false;
+	for (uint32_t i = w.n_out; i < w.n_out + w.n_in && len; i++) {
+		uint64_t n = w.iov[i].iov_len < len ? w.iov[i].iov_len : len;
+		uint64_t gpa = 0;
+
+		for (int k = 0; k < NREG; k++)
+			if ((char *)w.iov[i].iov_base >= G.hva[k] &&
+			    (char *)w.iov[i].iov_base < G.hva[k] + reg_size[k])
+				gpa = reg_gpa[k] + (uint64_t)((char *)w.iov[i].iov_base - G.hva[k]);
+		for (uint64_t p = gpa / VIRTQ_LOG_PAGE;
+		     p <= (gpa + n - 1) / VIRTQ_LOG_PAGE; p++)
+			G.expect[p / 8] |= (uint8_t)(1u << (p % 8));
+		len -= (uint32_t)n;
+	}
+	return true;
+}
+
+/* The push succeeded: the expected buffer pages are marked. */
+static void buf_logged(struct model *m, bool predicted)
+{
+	if (!m->log_on)
+		return;
+	if (!predicted)
+		m->buf_marks = true;
+	for (uint64_t p = 0; p < LOG_BYTES * 8; p++) {
+		if (!(G.expect[p / 8] >> (p % 8) & 1))
+			continue;
+		if (p < m->log_len * 8 && !log_bit(p)) {
+			fprintf(stderr, "buffer page %#llx not marked\n",
+				(unsigned long long)p);
+			FUZZ_CHECK(!"a pushed buffer left unmarked");
+		}
+		G.allowed[p / 8] |= (uint8_t)(1u << (p % 8));
+	}
+}
+
 /* ---- used side --------------------------------------------------------- */
 
 static void op_push(struct model *m, uint16_t head, uint32_t len)
 {
 	uint32_t inf = virtq_device_inflight(G.vq);
-	int r = virtq_device_push(G.vq, head, len);
+	bool predicted;
+	int r;
 
+	memset(G.expect, 0, sizeof(G.expect));
+	predicted = buf_expect(m, head, len);
+	r = virtq_device_push(G.vq, head, len);
 	if (m->broken) {
 		FUZZ_EQ(r, -EIO);
 		return;
@@ -599,8 +662,7 @@ static void op_push(struct model *m, uint16_t head, uint32_t len)
 		FUZZ_EQ(r, 0);
 		FUZZ_EQ(virtq_device_inflight(G.vq), inf - 1);
 		m->pending++;
-		if (len)
-			m->buf_marks = true;
+		buf_logged(m, predicted);
 	}
 }
 
@@ -638,7 +700,7 @@ static void op_push_batch(struct model *m, struct fin *f)
 	uint16_t heads[2 * BATCH], saved[64];
 	uint32_t lens[2 * BATCH];
 	unsigned int n = fin_u8(f) % (2 * BATCH + 1), nsaved = m->nheads;
-	bool bad_head = false, buf = false;
+	bool bad_head = false, predicted = true;
 	uint16_t nu = virtq_device_next_used(G.vq);
 	uint16_t from = (uint16_t)(nu - m->pending);
 	uint32_t inf = virtq_device_inflight(G.vq);
@@ -662,8 +724,11 @@ static void op_push_batch(struct model *m, struct fin *f)
 		}
 		lens[i] = sel & 0x20 ? fin_u32(f) : fin_u8(f);
 		bad_head |= heads[i] >= m->num;
-		buf |= lens[i] != 0;
 	}
+	memset(G.expect, 0, sizeof(G.expect));
+	for (unsigned int i = 0; i < n; i++)
+		if (!buf_expect(m, heads[i], lens[i]))
+			predicted = false;
 	memcpy(used_before, used, used_len);
 	r = virtq_device_push_batch(G.vq, heads, lens, n);
 	if (m->broken)
@@ -700,8 +765,7 @@ static void op_push_batch(struct model *m, struct fin *f)
 	} else {
 		FUZZ_CHECK(!memcmp(used_before, used, used_len));
 	}
-	if (buf && m->log_on)
-		m->buf_marks = true;
+	buf_logged(m, predicted);
 	published(m, (uint16_t)r);
 	m->pending = 0;
 }
