@@ -14,11 +14,10 @@ demo-vm: all
 guest-initramfs:
 	@scripts/guest/build-initramfs $(B)
 
-# The live-migration test, opt-in while its known defect stands (see the
-# top of tests/integration/linux-migrate).
+# The live-migration test alone (it is also part of make check).
 .PHONY: check-migrate
 check-migrate: all
-	VIRTQ_MIGRATE_TEST=1 B=$(B) tests/integration/linux-migrate
+	B=$(B) tests/integration/linux-migrate
 
 # The backend-kill reconnect run of the Linux guest test, opt-in while its
 # known regression stands (see tests/integration/linux-guest).

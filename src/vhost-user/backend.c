@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "virtq/atomic.h"
 #include "virtq/gmem.h"
 #include "vhost-user/backend_internal.h"
 
@@ -147,6 +148,50 @@ static bool should_run(const struct virtq_vu_backend *be,
 	return q->kicked && q->num && q->has_addr && be->gm && enabled;
 }
 
+/*
+ * Trace (VIRTQ_VU_TRACE): where a ring stands when it starts or stops,
+ * as the guest memory says and as the device side counts, with a hash of
+ * each ring area: a ring handed over (migration, reconnect) must look the
+ * same to the next backend as it did to the last one.
+ */
+static uint32_t area_hash(const struct virtq_vu_backend *be, uint64_t ua,
+			  size_t len)
+{
+	uint64_t gpa;
+	const uint8_t *p;
+	uint32_t h = 2166136261u;
+
+	if (virtq_gmem_uaddr_to_gpa(be->gm, ua, len, &gpa) ||
+	    !(p = virtq_gmem_ptr(be->gm, gpa, len)))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ virtq_load_relaxed(&p[i])) * 16777619u;
+	return h;
+}
+
+static void ring_trace(struct virtq_vu_backend *be, struct virtq_vu_queue *q,
+		       const char *what)
+{
+	uint64_t gpa;
+	const uint16_t *avail = NULL, *used = NULL;
+
+	if (!be->trace || !be->gm || !q->num)
+		return;
+	if (!virtq_gmem_uaddr_to_gpa(be->gm, q->avail_ua, 4, &gpa))
+		avail = virtq_gmem_ptr(be->gm, gpa, 4);
+	if (!virtq_gmem_uaddr_to_gpa(be->gm, q->used_ua, 4, &gpa))
+		used = virtq_gmem_ptr(be->gm, gpa, 4);
+	__virtq_vu_log(be, "trace: queue %u %s: avail->idx %u used->idx %u, next avail %u next used %u in flight %u; hash desc %08x avail %08x used %08x",
+		       q->index, what,
+		       avail ? virtq_le16_to_cpu(virtq_load_relaxed(&avail[1])) : 0,
+		       used ? virtq_le16_to_cpu(virtq_load_relaxed(&used[1])) : 0,
+		       virtq_device_last_avail(q->dev), virtq_device_next_used(q->dev),
+		       virtq_device_inflight(q->dev),
+		       area_hash(be, q->desc_ua, virtq_desc_size(q->num)),
+		       area_hash(be, q->avail_ua, virtq_avail_size(q->num)),
+		       area_hash(be, q->used_ua, virtq_used_size(q->num)));
+}
+
 static void queue_stop(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 {
 	if (!q->running)
@@ -155,6 +200,7 @@ static void queue_stop(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 		__virtq_vu_queue_thread_stop(q);
 	if (be->ops->queue_stop)
 		be->ops->queue_stop(be->opaque, q);
+	ring_trace(be, q, "stopped");
 	/* Logging off marks the whole used area (avail_event, flags):
 	 * QEMU syncs the log after GET_VRING_BASE. */
 	(void)virtq_device_set_log(q->dev, NULL, 0, VIRTQ_DEVICE_NO_USED_LOG);
@@ -289,6 +335,7 @@ static int queue_start(struct virtq_vu_backend *be, struct virtq_vu_queue *q)
 	 */
 	q->start_signal = true;
 	start_signal(q);
+	ring_trace(be, q, "started");
 	return 0;
 }
 
@@ -950,6 +997,7 @@ static int h_set_vring_kick(struct virtq_vu_backend *be, struct vu_msg *m)
 	close_fd(&q->kick_fd);
 	q->kick_fd = fd;
 	q->kicked = true;
+	ring_trace(be, q, "kick fd set");
 	return 0;
 }
 
@@ -1420,6 +1468,9 @@ void virtq_vu_backend_disconnect(struct virtq_vu_backend *be)
 {
 	if (be->conn_fd < 0)
 		return;
+	for (uint32_t i = 0; i < be->num_queues; i++)
+		if (be->q[i].has_addr)
+			ring_trace(be, &be->q[i], "disconnected");
 	stop_all(be);
 	for (uint32_t i = 0; i < be->num_queues; i++)
 		queue_reset(&be->q[i]);
