@@ -19,8 +19,8 @@ guest-initramfs:
 check-migrate: all
 	B=$(B) tests/integration/linux-migrate
 
-# The backend-kill reconnect run of the Linux guest test, opt-in while its
-# known regression stands (see tests/integration/linux-guest).
+# The backend-kill reconnect run of the Linux guest test alone (it is also
+# part of make check; see tests/integration/linux-guest).
 .PHONY: check-reconnect
 check-reconnect: all
 	LINUX_GUEST_RECONNECT=1 LINUX_GUEST_ONLY=reconnect B=$(B) tests/integration/linux-guest
