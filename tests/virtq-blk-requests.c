@@ -259,6 +259,11 @@ static void well_formed(struct tfe *fe)
 	CHECK(!memcmp(in, SERIAL, sizeof(SERIAL)));	/* zero padded */
 	CHECK_EQ(in[19], 0);
 	CHECK_EQ(used, 21);
+	/* A longer GET_ID buffer: 20 bytes of id, yet the used length covers
+	 * the status byte at the end (the dirty log marks what it covers). */
+	CHECK_EQ(req(fe, 0, T_GET_ID, 0, NULL, 0, &in, 64, false, &used), S_OK);
+	CHECK(!memcmp(in, SERIAL, sizeof(SERIAL)));
+	CHECK_EQ(used, 65);
 
 	/* WRITE_ZEROES, without and with UNMAP, two segments. */
 	fill(buf, 8192);
@@ -291,8 +296,11 @@ static void malformed(struct tfe *fe)
 	int64_t used;
 
 	/* Past the end, straddling the end, sector overflow. */
-	CHECK_EQ(req(fe, 0, T_IN, SECTORS - 1, NULL, 0, &in, 1024, false, NULL), S_IOERR);
+	CHECK_EQ(req(fe, 0, T_IN, SECTORS - 1, NULL, 0, &in, 1024, false, &used), S_IOERR);
 	CHECK_EQ(in[0], 0x5a);			/* nothing read into it */
+	/* The used length still covers the status byte, the chain's last
+	 * byte: with a length of 1 a migration's dirty log missed it. */
+	CHECK_EQ(used, 1025);
 	CHECK_EQ(req(fe, 0, T_IN, SECTORS, NULL, 0, &in, 512, false, NULL), S_IOERR);
 	fill(buf, 8192);
 	CHECK_EQ(rw(fe, T_OUT, SECTORS - 8, buf, 8192), S_IOERR);

@@ -283,7 +283,9 @@ int virtq_device_reclaim(struct virtq_device *vq, uint16_t next_avail);
  * of VIRTQ_LOG_PAGE bytes:
  *   - push (and push_batch): the chain's device-writable buffers, up to the pushed length
  *     (the chain is walked again, as pop walked it; a chain the driver
- *     rewrote meanwhile is logged as far as it still walks);
+ *     rewrote meanwhile is logged as far as it still walks; bytes written
+ *     past the pushed length are not: a device that writes a status byte
+ *     at the end of the chain pushes a length that reaches it);
  *   - flush (and push_batch): the used entries published and used->idx;
  *   - avail_event and used->flags are stored on the pop and notify path,
  *     which stays free of logging: instead, each call of this function

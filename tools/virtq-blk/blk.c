@@ -56,7 +56,7 @@ struct blk_req {
 	uint8_t status;
 	bool unmap;
 	uint8_t *status_ptr;	/* the guest's status byte */
-	uint32_t data_len;	/* bytes written into the guest on success */
+	uint32_t in_len;	/* device-writable bytes of the chain */
 	uint32_t expect;	/* readv / writev result that means success */
 	unsigned int pending;	/* operations not completed yet */
 	struct iovec *iov;	/* IOV_CAP entries */
@@ -153,7 +153,15 @@ static bool in_range(const struct blk_disk *d, uint64_t sector, uint64_t bytes)
 
 static void complete(struct blk_queue *bq, struct blk_req *req)
 {
-	uint32_t len = 1 + (req->status == VIRTIO_BLK_S_OK ? req->data_len : 0);
+	/*
+	 * The used length is every device-writable byte, data and status,
+	 * whatever the status and however much data was written (QEMU's
+	 * virtio-blk does the same): the status byte is the chain's last
+	 * byte, and the dirty log marks what the used length covers, so a
+	 * shorter length would leave the status byte of a failed read or a
+	 * short GET_ID unlogged in a migration.  Drivers read the status.
+	 */
+	uint32_t len = req->in_len;
 
 	/* The status byte is the last byte the device writes; push + flush
 	 * publish it (release of used->idx, P2).  Relaxed atomic: the byte
@@ -455,7 +463,6 @@ static uint8_t start(struct blk_queue *bq, struct blk_req *req,
 	case VIRTIO_BLK_T_IN:
 		if (c->out_len != sizeof(hdr))
 			return VIRTIO_BLK_S_IOERR;
-		req->data_len = (uint32_t)in_data;
 		return start_rw(bq, req, in, n_in_data, 0, in_data, sector, false);
 	case VIRTIO_BLK_T_OUT:
 		if (bq->disk->read_only) {
@@ -470,7 +477,7 @@ static uint8_t start(struct blk_queue *bq, struct blk_req *req,
 		char id[VIRTIO_BLK_ID_BYTES];
 
 		memcpy(id, bq->disk->serial, sizeof(id));
-		req->data_len = (uint32_t)iov_scatter(in, n_in_data, id,
+		(void)iov_scatter(in, n_in_data, id,
 			in_data < sizeof(id) ? (size_t)in_data : sizeof(id));
 		return VIRTIO_BLK_S_OK;
 	}
@@ -493,7 +500,6 @@ static void serve(struct blk_queue *bq, struct blk_req *req,
 	uint8_t st;
 
 	req->head = c->head;
-	req->data_len = 0;
 	req->status = VIRTIO_BLK_S_OK;
 	req->unmap = false;
 	req->pending = 0;
@@ -509,6 +515,7 @@ static void serve(struct blk_queue *bq, struct blk_req *req,
 		return;
 	}
 	/* The status is the chain's last byte; the data ends before it. */
+	req->in_len = c->in_len;
 	last = &c->iov[c->n_out + n_in - 1];
 	req->status_ptr = (uint8_t *)last->iov_base + last->iov_len - 1;
 	if (--last->iov_len == 0)
