@@ -8,15 +8,10 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 static const struct virtq_vu_backend_ops ops = { .queue_kick = echo_kick };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 /* Offer a chain without kicking; wait for it. */
 static void unkicked_echo(struct tfe *fe, unsigned int n)
@@ -34,8 +29,7 @@ static void unkicked_echo(struct tfe *fe, unsigned int n)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-poll-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
+	struct tbe tb;
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
 		.num_queues = 1,
@@ -43,14 +37,9 @@ int main(void)
 	};
 	uint64_t v = VU_VRING_NOFD;	/* queue 0, no fd */
 	struct tfe fe;
-	pthread_t th;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	tfe_init(&fe, path, 1 << 20);
+	tbe_start(&tb, "vu-poll", &cfg);
+	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);
 	tfe_queue(&fe, 0, 8);
 	TFE_OK(tfe_acked(&fe, VU_SET_VRING_KICK, &v, 8, NULL, 0));
@@ -69,9 +58,6 @@ int main(void)
 		CHECK(!memcmp(in, out, 6));
 	}
 	tfe_close(&fe);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	return 0;
 }

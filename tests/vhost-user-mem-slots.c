@@ -10,17 +10,12 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define SLICE	4096u
 
 static const struct virtq_vu_backend_ops ops = { .queue_kick = echo_kick };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 static struct vu_mem_single slice(struct tfe *fe, unsigned int n)
 {
@@ -37,8 +32,7 @@ static struct vu_mem_single slice(struct tfe *fe, unsigned int n)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-slots-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
+	struct tbe tb;
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
 		.num_queues = 1,
@@ -47,15 +41,10 @@ int main(void)
 	const unsigned int slots = VIRTQ_VU_MAX_MEM_SLOTS;
 	struct vu_mem_single s;
 	struct tfe fe;
-	pthread_t th;
 
 	CHECK_EQ(slots, 509);
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	tfe_init(&fe, path, 1 << 20);
+	tbe_start(&tb, "vu-slots", &cfg);
+	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);	/* region 1: the rings */
 	CHECK_EQ(tfe_get_u64(&fe, VU_GET_MAX_MEM_SLOTS), 509);
 	tfe_queue(&fe, 0, 8);
@@ -107,9 +96,6 @@ int main(void)
 	close(fe.memfd2);
 	fe.mem2 = NULL;
 	tfe_close(&fe);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	return 0;
 }
