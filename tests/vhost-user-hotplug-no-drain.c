@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define QSIZE 8
@@ -58,16 +59,9 @@ static const struct virtq_vu_backend_ops ops = {
 	.queue_stop = stop,
 };
 
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
-
 int main(void)
 {
-	char dir[] = "/tmp/vu-hotplug-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
+	struct tbe tb;
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
 		.num_queues = 1,
@@ -75,18 +69,13 @@ int main(void)
 	};
 	struct vu_mem_single reg = { 0 };
 	struct tfe fe;
-	pthread_t th;
 	char *h, *b;
 	struct virtq_sg o, i;
 	void *tok;
 	uint32_t len;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	tfe_init(&fe, path, 1 << 20);
+	tbe_start(&tb, "vu-hotplug", &cfg);
+	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);
 	tfe_queue(&fe, 0, QSIZE);
 
@@ -154,10 +143,10 @@ int main(void)
 	close(fe.memfd2);
 	fe.mem2 = NULL;
 	tfe_close(&fe);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
+	virtq_vu_backend_stop(tb.be);
+	CHECK_EQ(pthread_join(tb.th, NULL), 0);
 	CHECK_EQ(atomic_load(&stops), 1);	/* at the disconnect */
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	virtq_vu_backend_destroy(tb.be);
+	CHECK_EQ(rmdir(tb.dir), 0);
 	return 0;
 }
