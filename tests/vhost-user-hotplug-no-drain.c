@@ -62,11 +62,6 @@ static const struct virtq_vu_backend_ops ops = {
 int main(void)
 {
 	struct tbe tb;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
 	struct vu_mem_single reg = { 0 };
 	struct tfe fe;
 	char *h, *b;
@@ -74,7 +69,7 @@ int main(void)
 	void *tok;
 	uint32_t len;
 
-	tbe_start(&tb, "vu-hotplug", &cfg);
+	tbe_start_one(&tb, "vu-hotplug", &ops);
 	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);
 	tfe_queue(&fe, 0, QSIZE);

@@ -52,15 +52,10 @@ static int64_t start(const char *path, int rfd)
 int main(void)
 {
 	struct tbe tb;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
 	struct tfi_queue *r;
 	int rfd;
 
-	tbe_start(&tb, "vu-inflight-h", &cfg);
+	tbe_start_one(&tb, "vu-inflight-h", &ops);
 	rfd = memfd_create("vu-inflight-hostile", MFD_CLOEXEC);
 	CHECK(rfd >= 0);
 	CHECK_EQ(ftruncate(rfd, REGION), 0);

@@ -30,15 +30,10 @@ static void unkicked_echo(struct tfe *fe, unsigned int n)
 int main(void)
 {
 	struct tbe tb;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
 	uint64_t v = VU_VRING_NOFD;	/* queue 0, no fd */
 	struct tfe fe;
 
-	tbe_start(&tb, "vu-poll", &cfg);
+	tbe_start_one(&tb, "vu-poll", &ops);
 	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);
 	tfe_queue(&fe, 0, 8);

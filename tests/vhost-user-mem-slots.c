@@ -33,17 +33,12 @@ static struct vu_mem_single slice(struct tfe *fe, unsigned int n)
 int main(void)
 {
 	struct tbe tb;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
 	const unsigned int slots = VIRTQ_VU_MAX_MEM_SLOTS;
 	struct vu_mem_single s;
 	struct tfe fe;
 
 	CHECK_EQ(slots, 509);
-	tbe_start(&tb, "vu-slots", &cfg);
+	tbe_start_one(&tb, "vu-slots", &ops);
 	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);	/* region 1: the rings */
 	CHECK_EQ(tfe_get_u64(&fe, VU_GET_MAX_MEM_SLOTS), 509);

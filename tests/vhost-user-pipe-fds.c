@@ -69,11 +69,6 @@ static void request(struct tfe *fe, int kick_w, int call_r, unsigned int n)
 int main(void)
 {
 	struct tbe tb;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
 	int kick[2], call[2], sv[2];
 	uint64_t v = 0;
 	struct tfe fe;
@@ -81,7 +76,7 @@ int main(void)
 
 	fprintf(stderr, "/proc %s\n", hidden ? "hidden for this run" :
 		"cannot be hidden here (no mount namespace); it stays");
-	tbe_start(&tb, "vu-pipe", &cfg);
+	tbe_start_one(&tb, "vu-pipe", &ops);
 	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);
 	tfe_queue(&fe, 0, 8);

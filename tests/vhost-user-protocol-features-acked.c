@@ -22,15 +22,10 @@ static int64_t set_proto(struct tfe *fe, uint64_t v)
 int main(void)
 {
 	struct tbe tb;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
 	uint64_t offered, reply_ack = 1ull << VU_PROTOCOL_F_REPLY_ACK;
 	struct tfe fe;
 
-	tbe_start(&tb, "vu-proto", &cfg);
+	tbe_start_one(&tb, "vu-proto", &ops);
 
 	/* REPLY_ACK in the set: acked with 0. */
 	tfe_init(&fe, tb.path, 1 << 16);

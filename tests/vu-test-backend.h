@@ -55,6 +55,19 @@ static inline void tbe_start(struct tbe *t, const char *prefix,
 	tbe_launch(t, cfg);
 }
 
+/* The common case: one queue, VIRTIO 1.0 only, the callbacks @ops. */
+static inline void tbe_start_one(struct tbe *t, const char *prefix,
+				 const struct virtq_vu_backend_ops *ops)
+{
+	struct virtq_vu_backend_config cfg = {
+		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
+		.num_queues = 1,
+		.ops = ops,
+	};
+
+	tbe_start(t, prefix, &cfg);
+}
+
 /* Stop the loop, join its thread, destroy the backend. */
 static inline void tbe_halt(struct tbe *t)
 {
