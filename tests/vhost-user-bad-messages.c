@@ -63,11 +63,8 @@ static const char *sock_path;
 static void echo(struct tfe *fe)
 {
 	char *out = tfe_alloc(fe, 16, 1), *in = tfe_alloc(fe, 16, 1);
-	struct virtq_sg o = { out, 6 }, i = { in, 16 };
 
-	memcpy(out, "hello", 6);
-	CHECK_EQ(tfe_request(fe, 0, &o, 1, &i, 1), 6);
-	CHECK(!memcmp(in, "hello", 6));
+	tfe_echo(fe, 0, out, in, "hello");
 }
 
 /*

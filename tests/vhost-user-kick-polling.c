@@ -44,14 +44,7 @@ int main(void)
 	/* A kick fd again: kicks work. */
 	v = 0;
 	TFE_OK(tfe_acked(&fe, VU_SET_VRING_KICK, &v, 8, &fe.q[0].kick, 1));
-	{
-		char *out = tfe_alloc(&fe, 16, 1), *in = tfe_alloc(&fe, 16, 1);
-		struct virtq_sg o = { out, 6 }, i = { in, 16 };
-
-		memcpy(out, "kick!", 6);
-		CHECK_EQ(tfe_request(&fe, 0, &o, 1, &i, 1), 6);
-		CHECK(!memcmp(in, out, 6));
-	}
+	tfe_echo(&fe, 0, tfe_alloc(&fe, 16, 1), tfe_alloc(&fe, 16, 1), "kick!");
 	tfe_close(&fe);
 	tbe_stop(&tb);
 	return 0;

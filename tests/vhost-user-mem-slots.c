@@ -45,14 +45,8 @@ int main(void)
 	tfe_queue(&fe, 0, 8);
 
 	/* Slices 0..slots-1 exist; the table takes slots - 1 of them. */
-	fe.mem2_size = (size_t)slots * SLICE;
+	tfe_mem2(&fe, "vu-test-slices", (size_t)slots * SLICE);
 	fe.gpa2 = 1ull << 36;
-	fe.memfd2 = memfd_create("vu-test-slices", MFD_CLOEXEC);
-	CHECK(fe.memfd2 >= 0);
-	CHECK_EQ(ftruncate(fe.memfd2, (off_t)fe.mem2_size), 0);
-	fe.mem2 = mmap(NULL, fe.mem2_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       fe.memfd2, 0);
-	CHECK(fe.mem2 != MAP_FAILED);
 	for (unsigned int n = 0; n < slots - 1; n++) {
 		s = slice(&fe, n);
 		TFE_OK(tfe_acked(&fe, VU_ADD_MEM_REG, &s, sizeof(s), &fe.memfd2, 1));
@@ -81,15 +75,9 @@ int main(void)
 	TFE_OK(tfe_acked(&fe, VU_ADD_MEM_REG, &s, sizeof(s), &fe.memfd2, 1));
 	{
 		char *b = fe.mem2 + (size_t)(slots - 1) * SLICE;
-		struct virtq_sg o = { b, 4 }, i = { b + 64, 16 };
 
-		memcpy(b, "end", 4);
-		CHECK_EQ(tfe_request(&fe, 0, &o, 1, &i, 1), 4);
-		CHECK(!memcmp(b + 64, "end", 4));
+		tfe_echo(&fe, 0, b, b + 64, "end");
 	}
-	munmap(fe.mem2, fe.mem2_size);
-	close(fe.memfd2);
-	fe.mem2 = NULL;
 	tfe_close(&fe);
 	tbe_stop(&tb);
 	return 0;
