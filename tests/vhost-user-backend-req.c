@@ -13,15 +13,10 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 static const struct virtq_vu_backend_ops ops = { .queue_kick = echo_kick };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 struct call {
 	struct virtq_vu_backend *be;
@@ -146,8 +141,7 @@ static void session(const char *path, struct virtq_vu_backend *be, bool send_fd)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-bereq-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
+	struct tbe tb;
 	uint8_t config[16] = "config-space-16";
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
@@ -156,18 +150,10 @@ int main(void)
 		.config_len = sizeof(config),
 		.ops = &ops,
 	};
-	pthread_t th;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	session(path, be, true);
-	session(path, be, false);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_start(&tb, "vu-bereq", &cfg);
+	session(tb.path, tb.be, true);
+	session(tb.path, tb.be, false);
+	tbe_stop(&tb);
 	return 0;
 }

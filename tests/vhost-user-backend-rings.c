@@ -20,6 +20,7 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define MEM_SIZE	(1u << 20)
@@ -40,12 +41,6 @@ static const struct virtq_vu_backend_ops ops = {
 	.queue_kick = echo_kick,
 	.set_config = set_config,
 };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 /* One echo round trip on queue 0 with buffers from @mem. */
 static void echo_in(struct tfe *fe, char *mem, const char *word)
@@ -192,7 +187,7 @@ static void config_and_status(struct tfe *fe)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-rings-XXXXXX", path[64];
+	struct tbe tb;
 	uint8_t config[16] = "cfg:abcd-space!";
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
@@ -202,19 +197,13 @@ int main(void)
 		.config_len = sizeof(config),
 		.ops = &ops,
 	};
-	struct virtq_vu_backend *be;
 	struct tfe fe;
-	pthread_t th;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
+	tbe_start(&tb, "vu-rings", &cfg);
 
 	for (int evt = 0; evt < 2; evt++) {
 		fprintf(stderr, "EVENT_IDX %s\n", evt ? "on" : "off");
-		tfe_init(&fe, path, MEM_SIZE);
+		tfe_init(&fe, tb.path, MEM_SIZE);
 		tfe_negotiate(&fe, evt ? ~0ull : ~VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX));
 		CHECK_EQ(!!(fe.features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX)), evt);
 		tfe_queue(&fe, 0, QSIZE);
@@ -227,7 +216,7 @@ int main(void)
 		uint32_t base = get_vring_base(&fe, 0);
 
 		close(fe.sock);
-		fe.sock = tfe_connect(path);
+		fe.sock = tfe_connect(tb.path);
 		tfe_negotiate(&fe, evt ? ~0ull : ~VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX));
 		tfe_queue_send(&fe, 0, base);
 		/* Wrap the 16-bit index on a small ring a few times. */
@@ -244,9 +233,6 @@ int main(void)
 		tfe_close(&fe);
 	}
 
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	return 0;
 }

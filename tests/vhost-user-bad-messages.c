@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define MEM_SIZE	(1u << 20)
@@ -56,23 +57,14 @@ static const struct virtq_vu_backend_ops echo_ops = {
 	.log = capture_log,
 };
 
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
-
 static const char *sock_path;
 
 /* One echo round trip on queue 0. */
 static void echo(struct tfe *fe)
 {
 	char *out = tfe_alloc(fe, 16, 1), *in = tfe_alloc(fe, 16, 1);
-	struct virtq_sg o = { out, 6 }, i = { in, 16 };
 
-	memcpy(out, "hello", 6);
-	CHECK_EQ(tfe_request(fe, 0, &o, 1, &i, 1), 6);
-	CHECK(!memcmp(in, "hello", 6));
+	tfe_echo(fe, 0, out, in, "hello");
 }
 
 /*
@@ -458,8 +450,7 @@ static const struct bad_case cases[] = {
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-bad-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
+	struct tbe tb;
 	uint8_t config[16] = "config-space-16";
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
@@ -470,15 +461,11 @@ int main(void)
 		.config_len = sizeof(config),
 		.ops = &echo_ops,
 	};
-	pthread_t th;
 	int fds0, maps0, fds, maps;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	sock_path = path;
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
+	tbe_mkdir(&tb, "vu-bad");
+	sock_path = tb.path;
+	tbe_launch(&tb, &cfg);
 
 	good_connection(&fds0, &maps0);
 	CHECK_EQ(maps0, 1);	/* only our own guest memory */
@@ -488,7 +475,7 @@ int main(void)
 		struct tfe fe;
 
 		fprintf(stderr, "case: %s\n", bc->name);
-		tfe_init(&fe, path, MEM_SIZE);
+		tfe_init(&fe, tb.path, MEM_SIZE);
 		if (bc->prep >= P_NEG)
 			tfe_negotiate(&fe, ~0ull);
 		if (bc->prep >= P_RUN) {
@@ -518,11 +505,9 @@ int main(void)
 		}
 	}
 
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK(access(path, F_OK) < 0);	/* the socket file is removed */
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_halt(&tb);
+	CHECK(access(tb.path, F_OK) < 0);	/* the socket file is removed */
+	CHECK_EQ(rmdir(tb.dir), 0);
 	fprintf(stderr, "%zu bad messages, each closed its connection without a leak\n",
 		sizeof(cases) / sizeof(cases[0]));
 	return 0;

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define MEM	(2u << 20)
@@ -72,12 +73,6 @@ static const struct virtq_vu_backend_ops ops = {
 	.queue_kick = kick,
 	.queue_stop = stop,
 };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 struct range {
 	uint64_t gpa, len;
@@ -162,8 +157,7 @@ static int64_t set_log_base(struct tfe *fe, int fd, uint64_t size, uint64_t off)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-dirty-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
+	struct tbe tb;
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
 			    VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |
@@ -174,17 +168,12 @@ int main(void)
 	const uint64_t log_all = 1ull << VU_F_LOG_ALL;
 	struct tfe fe;
 	struct tfe_queue *q0 = &fe.q[0];
-	pthread_t th;
 	uint8_t *bm;
 	int logfd;
 	char *m;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	tfe_init(&fe, path, MEM);
+	tbe_start(&tb, "vu-dirty", &cfg);
+	tfe_init(&fe, tb.path, MEM);
 	m = fe.mem;
 	CHECK(tfe_get_u64(&fe, VU_GET_FEATURES) & log_all);
 	tfe_negotiate(&fe, ~log_all);
@@ -323,9 +312,6 @@ int main(void)
 	close(kick1);
 	close(call1);
 	tfe_close(&fe);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	return 0;
 }

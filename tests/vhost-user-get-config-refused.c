@@ -8,15 +8,10 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 static const struct virtq_vu_backend_ops ops = { .queue_kick = echo_kick };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 /* GET_CONFIG @off+@size; returns the reply's payload size, copies it. */
 static uint32_t get_config(struct tfe *fe, uint32_t off, uint32_t size,
@@ -34,8 +29,7 @@ static uint32_t get_config(struct tfe *fe, uint32_t off, uint32_t size,
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-getcfg-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
+	struct tbe tb;
 	uint8_t config[16] = "config-space-16";
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
@@ -46,14 +40,9 @@ int main(void)
 	};
 	struct vu_config c;
 	struct tfe fe;
-	pthread_t th;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	tfe_init(&fe, path, 1 << 16);
+	tbe_start(&tb, "vu-getcfg", &cfg);
+	tfe_init(&fe, tb.path, 1 << 16);
 	tfe_negotiate(&fe, ~0ull);
 
 	/* Inside: the bytes. */
@@ -74,9 +63,6 @@ int main(void)
 	CHECK_EQ(tfe_get_u64(&fe, VU_GET_QUEUE_NUM), 1);
 	tfe_close(&fe);
 
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	return 0;
 }

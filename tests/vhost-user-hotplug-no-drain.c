@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define QSIZE 8
@@ -58,35 +59,18 @@ static const struct virtq_vu_backend_ops ops = {
 	.queue_stop = stop,
 };
 
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
-
 int main(void)
 {
-	char dir[] = "/tmp/vu-hotplug-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
+	struct tbe tb;
 	struct vu_mem_single reg = { 0 };
 	struct tfe fe;
-	pthread_t th;
 	char *h, *b;
 	struct virtq_sg o, i;
 	void *tok;
 	uint32_t len;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	tfe_init(&fe, path, 1 << 20);
+	tbe_start_one(&tb, "vu-hotplug", &ops);
+	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);
 	tfe_queue(&fe, 0, QSIZE);
 
@@ -103,14 +87,8 @@ int main(void)
 	CHECK(atomic_load(&held) >= 0);
 
 	/* A region with no ring in it comes... */
-	fe.mem2_size = 1 << 16;
+	tfe_mem2(&fe, "vu-test-guest2", 1 << 16);
 	fe.gpa2 = 1ull << 36;
-	fe.memfd2 = memfd_create("vu-test-guest2", MFD_CLOEXEC);
-	CHECK(fe.memfd2 >= 0);
-	CHECK_EQ(ftruncate(fe.memfd2, (off_t)fe.mem2_size), 0);
-	fe.mem2 = mmap(NULL, fe.mem2_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       fe.memfd2, 0);
-	CHECK(fe.mem2 != MAP_FAILED);
 	reg.region = (struct vu_mem_region){
 		.guest_phys_addr = fe.gpa2,
 		.memory_size = fe.mem2_size,
@@ -144,20 +122,14 @@ int main(void)
 	/* The ring still serves. */
 	{
 		char *s = tfe_alloc(&fe, 64, 8);
-		struct virtq_sg so = { s, 5 }, si = { s + 32, 16 };
 
-		memcpy(s, "cold", 5);
-		CHECK_EQ(tfe_request(&fe, 0, &so, 1, &si, 1), 5);
-		CHECK(!memcmp(s + 32, "cold", 5));
+		tfe_echo(&fe, 0, s, s + 32, "cold");
 	}
-	munmap(fe.mem2, fe.mem2_size);
-	close(fe.memfd2);
-	fe.mem2 = NULL;
 	tfe_close(&fe);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
+	virtq_vu_backend_stop(tb.be);
+	CHECK_EQ(pthread_join(tb.th, NULL), 0);
 	CHECK_EQ(atomic_load(&stops), 1);	/* at the disconnect */
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	virtq_vu_backend_destroy(tb.be);
+	CHECK_EQ(rmdir(tb.dir), 0);
 	return 0;
 }

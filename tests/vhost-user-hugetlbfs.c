@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define HUGE	(2u << 20)
@@ -23,12 +24,6 @@
 #define OFF	0xc0000u
 
 static const struct virtq_vu_backend_ops ops = { .queue_kick = echo_kick };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 static long read_long(const char *path)
 {
@@ -136,7 +131,7 @@ int main(void)
 
 	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
 	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
+	CHECK_EQ(pthread_create(&th, NULL, tbe_run, be), 0);
 	/* The test frontend's memory: the file from OFF on. */
 	tfe_init(&fe, path, 4096);
 	munmap(fe.mem, fe.mem_size);

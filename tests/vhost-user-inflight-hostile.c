@@ -9,6 +9,7 @@
  */
 #include <pthread.h>
 
+#include "vu-test-backend.h"
 #include "vu-inflight.h"
 
 #define MEM_SIZE	(1u << 20)
@@ -16,12 +17,6 @@
 #define REGION		4096
 
 static const struct virtq_vu_backend_ops ops = { 0 };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 /* Connect, hand over @region's fd, start queue 0: the enable's result. */
 static int64_t start(const char *path, int rfd)
@@ -56,22 +51,11 @@ static int64_t start(const char *path, int rfd)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-inflight-h-XXXXXX", path[64];
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
-	struct virtq_vu_backend *be;
+	struct tbe tb;
 	struct tfi_queue *r;
-	pthread_t th;
 	int rfd;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
+	tbe_start_one(&tb, "vu-inflight-h", &ops);
 	rfd = memfd_create("vu-inflight-hostile", MFD_CLOEXEC);
 	CHECK(rfd >= 0);
 	CHECK_EQ(ftruncate(rfd, REGION), 0);
@@ -93,7 +77,7 @@ int main(void)
 		case 4: r->desc[3].counter = 5; break;
 		}
 		fprintf(stderr, "bad region %d\n", k);
-		CHECK(start(path, rfd) != 0);
+		CHECK(start(tb.path, rfd) != 0);
 	}
 
 	/* Sound content (no request: the guest's avail->idx is 0 here, so
@@ -102,18 +86,16 @@ int main(void)
 	r->version = 1;
 	r->desc_num = QSIZE;
 	r->desc[2].counter = 12345;	/* not in flight: ignored */
-	CHECK_EQ(start(path, rfd), 0);
+	CHECK_EQ(start(tb.path, rfd), 0);
 	/* A fresh (all zero) region too. */
 	memset(r, 0, REGION);
-	CHECK_EQ(start(path, rfd), 0);
+	CHECK_EQ(start(tb.path, rfd), 0);
 	CHECK_EQ(r->version, 1);
 	CHECK_EQ(r->desc_num, QSIZE);
 
-	virtq_vu_backend_stop(be);
-	pthread_join(th, NULL);
-	virtq_vu_backend_destroy(be);
+	tbe_halt(&tb);
 	munmap(r, REGION);
 	close(rfd);
-	rmdir(dir);
+	rmdir(tb.dir);
 	return 0;
 }

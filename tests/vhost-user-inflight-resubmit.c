@@ -14,6 +14,7 @@
  */
 #include <pthread.h>
 
+#include "vu-test-backend.h"
 #include "vu-inflight.h"
 
 #define MEM_SIZE	(1u << 20)
@@ -70,12 +71,6 @@ static const struct virtq_vu_backend_ops ops = {
 	.queue_stop = stop,
 };
 
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
-
 static struct virtq_vu_backend *start_backend(const char *path, pthread_t *th)
 {
 	struct virtq_vu_backend_config cfg = {
@@ -88,7 +83,7 @@ static struct virtq_vu_backend *start_backend(const char *path, pthread_t *th)
 
 	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
 	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(th, NULL, run_backend, be), 0);
+	CHECK_EQ(pthread_create(th, NULL, tbe_run, be), 0);
 	return be;
 }
 

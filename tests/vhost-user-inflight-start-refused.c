@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-inflight.h"
 
 #define QSIZE	32768		/* the list holds 2 bytes per entry */
@@ -28,12 +29,6 @@ static const struct virtq_vu_backend_ops ops = {
 	.queue_kick = echo_kick,
 	.log = NULL,
 };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 /* A connection whose ring has one request in flight; its start is refused. */
 static void connection(const char *path)
@@ -82,35 +77,28 @@ static void connection(const char *path)
 	tfe_close(&fe);
 }
 
-static void life(const char *path)
+static void life(struct tbe *tb)
 {
-	struct virtq_vu_backend *be;
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
 		.num_queues = 1,
 		.ops = &ops,
 	};
-	pthread_t th;
 
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	connection(path);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
+	tbe_launch(tb, &cfg);
+	connection(tb->path);
+	tbe_halt(tb);
 }
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-infl-ref-XXXXXX", path[64];
+	struct tbe tb;
 	size_t before, after;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	life(path);
+	tbe_mkdir(&tb, "vu-infl-ref");
+	life(&tb);
 	before = mallinfo2().uordblks;
-	life(path);
+	life(&tb);
 	after = mallinfo2().uordblks;
 	fprintf(stderr, "heap in use: %zu bytes before, %zu after\n", before, after);
 	/* The list alone is 64 KiB; other noise is far below 16 KiB. */
@@ -119,6 +107,6 @@ int main(void)
 			after - before);
 		return 1;
 	}
-	CHECK_EQ(rmdir(dir), 0);
+	CHECK_EQ(rmdir(tb.dir), 0);
 	return 0;
 }

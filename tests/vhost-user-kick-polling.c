@@ -8,15 +8,10 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 static const struct virtq_vu_backend_ops ops = { .queue_kick = echo_kick };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 /* Offer a chain without kicking; wait for it. */
 static void unkicked_echo(struct tfe *fe, unsigned int n)
@@ -34,23 +29,12 @@ static void unkicked_echo(struct tfe *fe, unsigned int n)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-poll-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
+	struct tbe tb;
 	uint64_t v = VU_VRING_NOFD;	/* queue 0, no fd */
 	struct tfe fe;
-	pthread_t th;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	tfe_init(&fe, path, 1 << 20);
+	tbe_start_one(&tb, "vu-poll", &ops);
+	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);
 	tfe_queue(&fe, 0, 8);
 	TFE_OK(tfe_acked(&fe, VU_SET_VRING_KICK, &v, 8, NULL, 0));
@@ -60,18 +44,8 @@ int main(void)
 	/* A kick fd again: kicks work. */
 	v = 0;
 	TFE_OK(tfe_acked(&fe, VU_SET_VRING_KICK, &v, 8, &fe.q[0].kick, 1));
-	{
-		char *out = tfe_alloc(&fe, 16, 1), *in = tfe_alloc(&fe, 16, 1);
-		struct virtq_sg o = { out, 6 }, i = { in, 16 };
-
-		memcpy(out, "kick!", 6);
-		CHECK_EQ(tfe_request(&fe, 0, &o, 1, &i, 1), 6);
-		CHECK(!memcmp(in, out, 6));
-	}
+	tfe_echo(&fe, 0, tfe_alloc(&fe, 16, 1), tfe_alloc(&fe, 16, 1), "kick!");
 	tfe_close(&fe);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	return 0;
 }

@@ -10,17 +10,12 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define SLICE	4096u
 
 static const struct virtq_vu_backend_ops ops = { .queue_kick = echo_kick };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 static struct vu_mem_single slice(struct tfe *fe, unsigned int n)
 {
@@ -37,38 +32,21 @@ static struct vu_mem_single slice(struct tfe *fe, unsigned int n)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-slots-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
+	struct tbe tb;
 	const unsigned int slots = VIRTQ_VU_MAX_MEM_SLOTS;
 	struct vu_mem_single s;
 	struct tfe fe;
-	pthread_t th;
 
 	CHECK_EQ(slots, 509);
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	tfe_init(&fe, path, 1 << 20);
+	tbe_start_one(&tb, "vu-slots", &ops);
+	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);	/* region 1: the rings */
 	CHECK_EQ(tfe_get_u64(&fe, VU_GET_MAX_MEM_SLOTS), 509);
 	tfe_queue(&fe, 0, 8);
 
 	/* Slices 0..slots-1 exist; the table takes slots - 1 of them. */
-	fe.mem2_size = (size_t)slots * SLICE;
+	tfe_mem2(&fe, "vu-test-slices", (size_t)slots * SLICE);
 	fe.gpa2 = 1ull << 36;
-	fe.memfd2 = memfd_create("vu-test-slices", MFD_CLOEXEC);
-	CHECK(fe.memfd2 >= 0);
-	CHECK_EQ(ftruncate(fe.memfd2, (off_t)fe.mem2_size), 0);
-	fe.mem2 = mmap(NULL, fe.mem2_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       fe.memfd2, 0);
-	CHECK(fe.mem2 != MAP_FAILED);
 	for (unsigned int n = 0; n < slots - 1; n++) {
 		s = slice(&fe, n);
 		TFE_OK(tfe_acked(&fe, VU_ADD_MEM_REG, &s, sizeof(s), &fe.memfd2, 1));
@@ -97,19 +75,10 @@ int main(void)
 	TFE_OK(tfe_acked(&fe, VU_ADD_MEM_REG, &s, sizeof(s), &fe.memfd2, 1));
 	{
 		char *b = fe.mem2 + (size_t)(slots - 1) * SLICE;
-		struct virtq_sg o = { b, 4 }, i = { b + 64, 16 };
 
-		memcpy(b, "end", 4);
-		CHECK_EQ(tfe_request(&fe, 0, &o, 1, &i, 1), 4);
-		CHECK(!memcmp(b + 64, "end", 4));
+		tfe_echo(&fe, 0, b, b + 64, "end");
 	}
-	munmap(fe.mem2, fe.mem2_size);
-	close(fe.memfd2);
-	fe.mem2 = NULL;
 	tfe_close(&fe);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	return 0;
 }

@@ -74,18 +74,13 @@ static void good(const char *path)
 {
 	struct tfe fe;
 	char *out, *in;
-	struct virtq_sg o, i;
 
 	tfe_init(&fe, path, MEM);
 	tfe_negotiate(&fe, ~0ull);
 	tfe_queue(&fe, 0, QSIZE);
 	out = tfe_alloc(&fe, 16, 1);
 	in = tfe_alloc(&fe, 16, 1);
-	o = (struct virtq_sg){ out, 6 };
-	i = (struct virtq_sg){ in, 16 };
-	memcpy(out, "alive", 6);
-	CHECK_EQ(tfe_request(&fe, 0, &o, 1, &i, 1), 6);
-	CHECK(!memcmp(in, "alive", 6));
+	tfe_echo(&fe, 0, out, in, "alive");
 	tfe_close(&fe);
 }
 

@@ -13,15 +13,10 @@
 #include <sys/mount.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 static const struct virtq_vu_backend_ops ops = { .queue_kick = echo_kick };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 /* Hide /proc; true if it is hidden.  Not under ASan: its leak checker
  * reads /proc at exit. */
@@ -73,27 +68,16 @@ static void request(struct tfe *fe, int kick_w, int call_r, unsigned int n)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-pipe-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
+	struct tbe tb;
 	int kick[2], call[2], sv[2];
 	uint64_t v = 0;
 	struct tfe fe;
-	pthread_t th;
 	bool hidden = hide_proc();
 
 	fprintf(stderr, "/proc %s\n", hidden ? "hidden for this run" :
 		"cannot be hidden here (no mount namespace); it stays");
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	tfe_init(&fe, path, 1 << 20);
+	tbe_start_one(&tb, "vu-pipe", &ops);
+	tfe_init(&fe, tb.path, 1 << 20);
 	tfe_negotiate(&fe, ~0ull);
 	tfe_queue(&fe, 0, 8);
 
@@ -111,9 +95,6 @@ int main(void)
 		request(&fe, sv[1], call[0], n);
 
 	tfe_close(&fe);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	return 0;
 }

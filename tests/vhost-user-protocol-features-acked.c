@@ -9,15 +9,10 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 static const struct virtq_vu_backend_ops ops = { .queue_kick = echo_kick };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 static int64_t set_proto(struct tfe *fe, uint64_t v)
 {
@@ -26,25 +21,14 @@ static int64_t set_proto(struct tfe *fe, uint64_t v)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-proto-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
-	struct virtq_vu_backend_config cfg = {
-		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1),
-		.num_queues = 1,
-		.ops = &ops,
-	};
+	struct tbe tb;
 	uint64_t offered, reply_ack = 1ull << VU_PROTOCOL_F_REPLY_ACK;
 	struct tfe fe;
-	pthread_t th;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
+	tbe_start_one(&tb, "vu-proto", &ops);
 
 	/* REPLY_ACK in the set: acked with 0. */
-	tfe_init(&fe, path, 1 << 16);
+	tfe_init(&fe, tb.path, 1 << 16);
 	(void)tfe_get_u64(&fe, VU_GET_FEATURES);
 	offered = tfe_get_u64(&fe, VU_GET_PROTOCOL_FEATURES);
 	CHECK(offered & reply_ack);
@@ -60,7 +44,7 @@ int main(void)
 	tfe_close(&fe);
 
 	/* REPLY_ACK not in the set: NEED_REPLY alone asks for nothing. */
-	tfe_init(&fe, path, 1 << 16);
+	tfe_init(&fe, tb.path, 1 << 16);
 	(void)tfe_get_u64(&fe, VU_GET_FEATURES);
 	offered = tfe_get_u64(&fe, VU_GET_PROTOCOL_FEATURES);
 	{
@@ -76,9 +60,6 @@ int main(void)
 	CHECK_EQ(tfe_get_u64(&fe, VU_GET_QUEUE_NUM), 1);
 	tfe_close(&fe);
 
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define MEM_SIZE	(1u << 20)
@@ -25,12 +26,6 @@ static const struct virtq_vu_backend_ops ops = {
 	.queue_kick = echo_kick,
 	.log = quiet_log,
 };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 static uint64_t seed;
 static unsigned long n_closed, n_answered;
@@ -161,7 +156,7 @@ static void settle(struct tfe *fe)
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-rand-XXXXXX", path[64];
+	struct tbe tb;
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
 			    VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX) |
@@ -171,10 +166,8 @@ int main(void)
 		.config_len = 16,
 		.ops = &ops,
 	};
-	struct virtq_vu_backend *be;
 	unsigned long rounds = test_scale(600);
 	int fds0 = -1, maps0 = -1;
-	pthread_t th;
 
 	seed = getenv("VU_RANDOM_SEED") ? strtoull(getenv("VU_RANDOM_SEED"), NULL, 0) :
 					  (uint64_t)time(NULL);
@@ -182,17 +175,13 @@ int main(void)
 		seed = 1;
 	printf("seed %llu (VU_RANDOM_SEED replays it)\n", (unsigned long long)seed);
 	fflush(stdout);
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
+	tbe_start(&tb, "vu-rand", &cfg);
 
 	for (unsigned long round = 0; round <= rounds; round++) {
 		struct tfe fe;
 		int fds, maps;
 
-		tfe_init(&fe, path, MEM_SIZE);
+		tfe_init(&fe, tb.path, MEM_SIZE);
 		/* The previous connection is gone once this one is answered. */
 		(void)tfe_get_u64(&fe, VU_GET_FEATURES);
 		fds = tfe_count_fds();
@@ -240,9 +229,6 @@ int main(void)
 	       n_closed, n_answered);
 	/* Both outcomes must occur, or the messages are not exercising much. */
 	CHECK(n_closed > 0 && n_answered > 0);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	return 0;
 }

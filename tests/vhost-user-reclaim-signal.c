@@ -10,17 +10,12 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define QSIZE 8
 
 static const struct virtq_vu_backend_ops ops = { .queue_kick = echo_kick };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 static void drain(int fd)
 {
@@ -86,34 +81,23 @@ static void run(const char *path, bool event_idx)
 	CHECK(tok == &tfe_token);
 	CHECK_EQ(len, 4);
 	/* And the ring goes on serving. */
-	memcpy(out, "xyz", 4);
-	CHECK_EQ(tfe_request(&fe, 0, &o, 1, &i, 1), 4);
-	CHECK(!memcmp(in, "xyz", 4));
+	tfe_echo(&fe, 0, out, in, "xyz");
 	tfe_close(&fe);
 }
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-reclaim-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
+	struct tbe tb;
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
 			    VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX),
 		.num_queues = 1,
 		.ops = &ops,
 	};
-	pthread_t th;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
-	run(path, false);
-	run(path, true);
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_start(&tb, "vu-reclaim", &cfg);
+	run(tb.path, false);
+	run(tb.path, true);
+	tbe_stop(&tb);
 	return 0;
 }

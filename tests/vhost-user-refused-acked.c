@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include "vu-echo-device.h"
+#include "vu-test-backend.h"
 #include "vu-test-frontend.h"
 
 #define MEM_SIZE	(1u << 20)
@@ -21,12 +22,6 @@ static const struct virtq_vu_backend_ops echo_ops = {
 	.queue_kick = echo_kick,
 	.set_config = NULL,	/* no device write is ever accepted */
 };
-
-static void *run_backend(void *be)
-{
-	CHECK_EQ(virtq_vu_backend_run(be), 0);
-	return NULL;
-}
 
 static void echo(struct tfe *fe)
 {
@@ -251,8 +246,7 @@ static const struct refused_case cases[] = {
 
 int main(void)
 {
-	char dir[] = "/tmp/vu-refused-XXXXXX", path[64];
-	struct virtq_vu_backend *be;
+	struct tbe tb;
 	uint8_t config[16] = "config-space-16";
 	struct virtq_vu_backend_config cfg = {
 		.features = VIRTQ_FEATURE(VIRTQ_F_VERSION_1) |
@@ -262,13 +256,8 @@ int main(void)
 		.config_len = sizeof(config),
 		.ops = &echo_ops,
 	};
-	pthread_t th;
 
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	CHECK_EQ(virtq_vu_backend_create(&be, &cfg), 0);
-	CHECK_EQ(virtq_vu_backend_listen(be, path), 0);
-	CHECK_EQ(pthread_create(&th, NULL, run_backend, be), 0);
+	tbe_start(&tb, "vu-refused", &cfg);
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct refused_case *rc = &cases[i];
@@ -277,7 +266,7 @@ int main(void)
 		int64_t ack;
 
 		fprintf(stderr, "case: %s\n", rc->name);
-		tfe_init(&fe, path, MEM_SIZE);
+		tfe_init(&fe, tb.path, MEM_SIZE);
 		tfe_negotiate(&fe, ~0ull);
 		if (rc->running) {
 			tfe_queue(&fe, 0, QSIZE);
@@ -305,10 +294,7 @@ int main(void)
 		tfe_close(&fe);
 	}
 
-	virtq_vu_backend_stop(be);
-	CHECK_EQ(pthread_join(th, NULL), 0);
-	virtq_vu_backend_destroy(be);
-	CHECK_EQ(rmdir(dir), 0);
+	tbe_stop(&tb);
 	fprintf(stderr, "%zu refused requests, each acknowledged as failed, connection kept\n",
 		sizeof(cases) / sizeof(cases[0]));
 	return 0;

@@ -140,8 +140,30 @@ static inline void tfe_init(struct tfe *fe, const char *path, size_t size)
 	fe->sock = path ? tfe_connect(path) : -1;
 }
 
+/*
+ * The optional second region: a memfd named @name of @size bytes, mapped
+ * (fe->mem2, fe->memfd2); the test sets fe->gpa2 and sends ADD_MEM_REG.
+ * tfe_close() unmaps and closes it.
+ */
+static inline void tfe_mem2(struct tfe *fe, const char *name, size_t size)
+{
+	fe->mem2_size = size;
+	fe->memfd2 = memfd_create(name, MFD_CLOEXEC);
+	CHECK(fe->memfd2 >= 0);
+	CHECK_EQ(ftruncate(fe->memfd2, (off_t)size), 0);
+	fe->mem2 = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			fe->memfd2, 0);
+	CHECK(fe->mem2 != MAP_FAILED);
+}
+
 static inline void tfe_close(struct tfe *fe)
 {
+	if (fe->mem2)
+		munmap(fe->mem2, fe->mem2_size);
+	if (fe->memfd2 >= 0)
+		close(fe->memfd2);
+	fe->mem2 = NULL;
+	fe->memfd2 = -1;
 	for (int i = 0; i < TFE_MAX_Q; i++) {
 		if (fe->q[i].kick >= 0)
 			close(fe->q[i].kick);
@@ -414,6 +436,23 @@ static inline int64_t tfe_request(struct tfe *fe, unsigned int i,
 {
 	tfe_offer(fe, i, out, n_out, in, n_in);
 	return tfe_wait(fe, i, TFE_TIMEOUT_MS);
+}
+
+/*
+ * One echo round trip on queue @i: @text with its NUL from @out (guest
+ * memory) into @in (16 bytes of guest memory); the used length must be
+ * the text's and the text must come back.
+ */
+static inline void tfe_echo(struct tfe *fe, unsigned int i, char *out,
+			    char *in, const char *text)
+{
+	size_t n = strlen(text) + 1;
+	struct virtq_sg o = { out, (uint32_t)n }, w = { in, 16 };
+
+	CHECK(n <= 16);
+	memcpy(out, text, n);
+	CHECK_EQ(tfe_request(fe, i, &o, 1, &w, 1), n);
+	CHECK(!memcmp(in, text, n));
 }
 
 /* True once the backend has closed the connection (within the timeout). */
