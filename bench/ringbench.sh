@@ -8,7 +8,8 @@
 # ptr_ring) and point RINGTEST_DIR at the directory holding the binaries.
 #
 # Each pair runs every program (ours: batch 1 and 32, general API and the
-# fast paths; the references) back to back on the same CPUs, in an order
+# fast paths, the fast paths with --pace, and in notify mode with
+# --delayed-cb; the references) back to back on the same CPUs, in an order
 # that reverses from pair to pair, each timed the same way (wall clock
 # around the whole process), after a cross-core ping-pong measurement that
 # says which mode the machine is in.  Per-pair rows, then min / median /
@@ -40,7 +41,7 @@ RT=${RT:-0}
 TIMEOUT=${TIMEOUT:-120}
 
 case "$*" in
--h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 "") ;;
 *) echo "ringbench: no arguments expected (settings come from the environment, see --help)" >&2; exit 2 ;;
 esac
@@ -67,7 +68,7 @@ if [ "$RT" = 1 ]; then
 	fi
 fi
 
-ours_args=(-n "$RING" -c "$BUFS" -r 1 --driver-cpu "$DRIVER_CPU" --device-cpu "$DEVICE_CPU")
+ours_args=(-n "$RING" -c "$BUFS" -r 1 --no-pingpong --driver-cpu "$DRIVER_CPU" --device-cpu "$DEVICE_CPU")
 ref_args=(--ring-size "$RING" --run-cycles "$BUFS" --guest-affinity "$DRIVER_CPU" --host-affinity "$DEVICE_CPU")
 
 # timed CMD... -> million round trips per second, from the process's wall clock
@@ -179,11 +180,11 @@ run_mode() {
 	done
 }
 
-run_mode "poll" "batch1=-m poll;batch32=-m poll -b 32;fast1=-m poll --fast;fast32=-m poll --fast -b 32" \
+run_mode "poll" "batch1=-m poll;batch32=-m poll -b 32;fast1=-m poll --fast;fast32=-m poll --fast -b 32;fast1pace=-m poll --fast --pace 8000;fast32pace=-m poll --fast -b 32 --pace 8000" \
 	"" "virtio_ring_0_9 ring ptr_ring"
 run_mode "poll, one buffer in flight (latency: 1000 / M/s = ns a round trip)" \
-	"batch1=-m poll -o 1;fast1=-m poll -o 1 --fast" "--outstanding 1" "virtio_ring_0_9 ring ptr_ring"
-run_mode "notify (event idx)" "batch1=-m notify --vmexit-cycles 500;batch32=-m notify --vmexit-cycles 500 -b 32;fast32=-m notify --vmexit-cycles 500 -b 32 --fast" \
+	"batch1=-m poll -o 1;fast1=-m poll -o 1 --fast;fast1pace=-m poll -o 1 --fast --pace 8000" "--outstanding 1" "virtio_ring_0_9 ring ptr_ring"
+run_mode "notify (event idx)" "batch1=-m notify --vmexit-cycles 500;batch32=-m notify --vmexit-cycles 500 -b 32;fast32=-m notify --vmexit-cycles 500 -b 32 --fast;fast32dcb=-m notify --vmexit-cycles 500 -b 32 --fast --delayed-cb" \
 	"--sleep" "virtio_ring_0_9 ring"
 echo "  (notify: both sides spin 500+500 TSC cycles around each eventfd write and read, as ringtest does)"
 kn=$("${prefix[@]}" "$bin" "${ours_args[@]}" -c $((BUFS / 10 > 0 ? BUFS / 10 : 1)) -m notify --vmexit-cycles 500 | awk '/^result/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["kicks_per_m"], v["interrupts_per_m"] }')

@@ -52,6 +52,26 @@ for lock in "" --lockstep; do
 	run $lock -c $n -n 1 -m notify --fast
 	run $lock -c $n -m notify -o 1 --fast
 	run $lock -c $n -m poll --poll-pause 20
+	run $lock -c $n -m notify --delayed-cb -b 16 -o 64
+	run $lock -c $n -m notify --delayed-cb --fast -b 32
+done
+# --pace (the --fast device loop waits after a short find) needs threads
+case $(uname -m) in
+x86_64|i?86)
+	run -c $n -m poll --fast --pace 2000
+	run -c $n -m poll --fast --pace 8000 -b 32
+	run -c $n -m poll --fast --pace 2000 -o 1
+	;;
+esac
+for bad in "--pace 100" "--pace 100 --fast -m notify" "--pace 100 --fast --lockstep" "--delayed-cb"; do
+	# shellcheck disable=SC2086
+	if out=$("$bin" -c 10 $bad 2>&1) || ! grep -q "^virtq-ringbench: --" <<<"$out"; then
+		echo "FAIL: virtq-ringbench $bad: expected a one-line refusal, got:"
+		echo "$out" | tail -n 2 | sed 's/^/    /'
+		fail=1
+	else
+		echo "ok: $bad refused: $out"
+	fi
 done
 out=$("$bin" --pingpong 2>&1)
 grep -Eq '^result pingpong_ns=[0-9]+\.[0-9]$' <<<"$out" || {

@@ -68,8 +68,11 @@ struct rb_opts {
 	bool lockstep;
 	bool relax;
 	unsigned int poll_pause;	/* pause instructions after an empty poll */
+	unsigned int pace;	/* device: TSC cycles to wait after a short find */
+	bool delayed_cb;	/* driver: enable_cb_delayed before sleeping */
 	bool fast;		/* the fast-path API (add_inbuf, batches) */
 	bool pingpong_only;	/* measure the cross-core latency, nothing else */
+	bool no_pingpong;	/* and not before the runs */
 	unsigned int vmexit_cycles;
 	unsigned int runs;
 	unsigned int timeout;
@@ -88,8 +91,17 @@ struct rb_drv {
 	/* chains in flight, sampled every 64 turns of the driver loop, in
 	 * log2 buckets: [0] = 0, [1] = 1, [2] = 2..3, [3] = 4..7, ... */
 	uint64_t occ[17];
+	/* the same samples split by where the chains are: at the device
+	 * (offered, not yet pushed back: started - device's completed) */
+	uint64_t occ_dev[17];
+	const uint64_t *dev_completed;	/* the device's counter, read racily */
+	/* and how many of them used->idx shows, pushed back, not yet taken */
+	uint64_t occ_vis[17];
+	const struct virtq_used *used;	/* read only for that sample */
 	uint32_t turns;
 	uint64_t empty_polls;	/* poll mode: used->idx read, nothing new */
+	uint64_t idle_tsc;	/* poll mode: TSC cycles spent in those polls */
+	uint64_t tsc_start, tsc_end;
 	int kickfd, callfd;
 	double t_start, t_end;	/* this thread's own clock readings */
 } __attribute__((aligned(CACHELINE)));
@@ -101,10 +113,14 @@ struct rb_dev {
 	uint64_t completed;
 	uint64_t interrupts;
 	uint32_t unflushed;
+	unsigned int pace;	/* --pace: current wait, TSC cycles */
+	bool paced;		/* the last pop_batch call followed a wait */
 	/* --fast: chains per pop_batch call that found any (log2 buckets):
 	 * about how many entries each read of avail->idx brought */
 	uint64_t found[17];
 	uint64_t empty_polls;	/* poll mode: avail->idx read, nothing new */
+	uint64_t idle_tsc;	/* poll mode: TSC cycles spent in those polls */
+	uint64_t tsc_start, tsc_end;
 	int kickfd, callfd;
 	struct virtq_chain chain;
 	struct iovec iov[8];
@@ -161,6 +177,16 @@ static inline void spin_cycles(unsigned int cycles)
 		;
 #else
 	(void)cycles;	/* refused at option parsing */
+#endif
+}
+
+/* A cycle count for the idle-time shares (0 where there is no TSC). */
+static inline uint64_t tsc(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	return 0;
 #endif
 }
 
@@ -320,12 +346,34 @@ static NOINLINE void rb_drv_disable_cb(struct rb_drv *d)
 /* Notify mode: true when nothing is pending and an interrupt is armed. */
 static NOINLINE bool rb_drv_may_sleep(struct rb_drv *d)
 {
-	return !virtq_driver_has_used(d->vq) && virtq_driver_enable_cb(d->vq);
+	if (virtq_driver_has_used(d->vq))
+		return false;
+	return d->o->delayed_cb ? virtq_driver_enable_cb_delayed(d->vq) :
+				 virtq_driver_enable_cb(d->vq);
 }
 
 static inline unsigned int log2_bucket(uint64_t v)
 {
 	return v ? 64 - (unsigned int)__builtin_clzll(v) : 0;
+}
+
+/*
+ * Every 64th turn of the driver loop: how many chains are in flight, how
+ * many of them the device still holds (offered, not yet pushed back: the
+ * device's counter, read racily), and how many used->idx already shows
+ * (pushed back, not yet taken).  The samples count turns, not time: a
+ * driver waiting on an empty ring takes none (the idle shares say how long
+ * each side waited).
+ */
+static void drv_sample(struct rb_drv *d)
+{
+	uint64_t at_dev = d->started - count_get(d->dev_completed);
+	uint16_t used = virtq_le16_to_cpu(__atomic_load_n(&d->used->idx,
+							  __ATOMIC_RELAXED));
+
+	d->occ[log2_bucket(d->started - d->completed)]++;
+	d->occ_dev[log2_bucket((int64_t)at_dev > 0 ? at_dev : 0)]++;
+	d->occ_vis[log2_bucket((uint16_t)(used - (uint16_t)d->completed))]++;
 }
 
 /* One pass of the driver loop (ringtest's run_guest body).  true = done. */
@@ -343,7 +391,7 @@ static bool drv_pass(struct rb_drv *d)
 		 */
 		do {
 			if (!d->o->lockstep && (++d->turns & 63) == 0)
-				d->occ[log2_bucket(d->started - d->completed)]++;
+				drv_sample(d);
 			progress = false;
 			if (rb_drv_reap(d) > 0) {
 				if (d->completed == d->o->bufs)
@@ -358,7 +406,7 @@ static bool drv_pass(struct rb_drv *d)
 	}
 	do {
 		if (!d->o->lockstep && (++d->turns & 63) == 0)
-			d->occ[log2_bucket(d->started - d->completed)]++;
+			drv_sample(d);
 		progress = rb_drv_add(d);
 		if (rb_drv_reap(d) > 0) {
 			if (d->completed == d->o->bufs)
@@ -378,17 +426,22 @@ static void *driver_thread(void *arg)
 
 	pthread_barrier_wait(&run->start);
 	d->t_start = now();
+	d->tsc_start = tsc();
 	while (!drv_pass(d)) {
 		if (o->mode == MODE_NOTIFY) {
 			if (rb_drv_may_sleep(d))
 				fd_wait(o, d->callfd);
 		} else {
+			uint64_t t0 = tsc();
+
 			while (!virtq_driver_has_used(d->vq)) {
 				d->empty_polls++;
 				busy_wait(o);
 			}
+			d->idle_tsc += tsc() - t0;
 		}
 	}
+	d->tsc_end = tsc();
 	d->t_end = now();
 	return NULL;
 }
@@ -426,11 +479,38 @@ static inline void dev_check(struct rb_dev *v, const struct virtq_chain *c)
 		    c->head, c->n_out, c->n_in, c->in_len, len);
 }
 
+/*
+ * --pace: after a pop_batch call that found less than a full batch, wait
+ * before the next read of avail->idx, so that the driver's next publishes
+ * land in a cache line the device is not pulling away after every entry.
+ * The wait adapts: it doubles (up to --pace cycles) while the read after a
+ * wait still finds a short batch of two or more, halves after a full one,
+ * and drops back to the minimum when the read after a wait finds one chain
+ * or none: nothing is streaming (one buffer in flight), and a wait would
+ * only delay the answer.
+ */
+#define RB_PACE_MIN 64
+
+static void dev_pace_found(struct rb_dev *v, int r)
+{
+	unsigned int max = v->o->pace;
+
+	if (!max)
+		return;
+	if (r <= 1 && v->paced)
+		v->pace = RB_PACE_MIN;	/* nothing streams: don't delay it */
+	else if (v->paced && r < RB_POP_BATCH)
+		v->pace = v->pace * 2 < max ? v->pace * 2 : max;
+	else if (r == RB_POP_BATCH && v->pace > RB_PACE_MIN)
+		v->pace /= 2;
+	v->paced = false;
+}
+
 /* --fast: pop in batches, push and publish batch by batch. */
 static void dev_serve_batch(struct rb_dev *v)
 {
 	const struct rb_opts *o = v->o;
-	int i, r;
+	int i, r = 0;
 
 	while (v->completed < o->bufs &&
 	       (r = virtq_device_pop_batch(v->vq, v->chains, RB_POP_BATCH)) != 0) {
@@ -438,6 +518,7 @@ static void dev_serve_batch(struct rb_dev *v)
 			die("virtq_device_pop_batch: chain %u: %s",
 			    v->chains[0].head, strerror(-r));
 		v->found[log2_bucket((uint64_t)r)]++;
+		dev_pace_found(v, r);
 		for (i = 0; i < r; i++) {
 			const struct virtq_chain *c = &v->chains[i];
 
@@ -448,7 +529,15 @@ static void dev_serve_batch(struct rb_dev *v)
 			if (++v->unflushed == o->batch)
 				dev_flush(v);
 		}
+		if (o->pace && r < RB_POP_BATCH) {
+			if (v->unflushed)	/* answer first, then wait */
+				dev_flush(v);
+			spin_cycles(v->pace);
+			v->paced = true;
+		}
 	}
+	if (r == 0 && v->paced)
+		dev_pace_found(v, 0);
 	if (v->unflushed)
 		dev_flush(v);
 }
@@ -502,6 +591,7 @@ static void *device_thread(void *arg)
 
 	pthread_barrier_wait(&run->start);
 	v->t_start = now();
+	v->tsc_start = tsc();
 	for (;;) {
 		rb_dev_serve(v);
 		if (v->completed == o->bufs)
@@ -510,12 +600,16 @@ static void *device_thread(void *arg)
 			if (rb_dev_may_sleep(v))
 				fd_wait(o, v->kickfd);
 		} else {
+			uint64_t t0 = tsc();
+
 			while (!virtq_device_has_avail(v->vq)) {
 				v->empty_polls++;
 				busy_wait(o);
 			}
+			v->idle_tsc += tsc() - t0;
 		}
 	}
+	v->tsc_end = tsc();
 	return NULL;
 }
 
@@ -631,6 +725,8 @@ static void run_setup(struct rb_run *run, struct rb_mem *m,
 	d->tokick = o->batch;
 	d->kickfd = kickfd;
 	d->callfd = callfd;
+	d->dev_completed = &v->completed;
+	d->used = m->used;
 	dc = (struct virtq_driver_config){
 		.num = o->num, .features = features,
 		.desc = m->desc, .avail = m->avail, .used = m->used,
@@ -651,6 +747,7 @@ static void run_setup(struct rb_run *run, struct rb_mem *m,
 		v->chains[r].iov_cap = sizeof v->iovs[r] / sizeof v->iovs[r][0];
 	}
 	v->heads = m->heads;
+	v->pace = RB_PACE_MIN;
 	v->lens = m->lens;
 	vc = (struct virtq_device_config){
 		.num = o->num, .features = features,
@@ -868,6 +965,11 @@ static void usage(FILE *f)
 "      --relax            pause instruction in busy-wait loops\n"
 "      --poll-pause N     poll mode: N pause instructions after each empty\n"
 "                         poll of the peer's index (back off its cache line)\n"
+"      --pace N           poll mode, --fast: after a pop_batch call that found\n"
+"                         a short batch, wait before reading avail->idx again,\n"
+"                         adapting between 64 and N TSC cycles (0: never)\n"
+"      --delayed-cb       notify mode: the driver arms its interrupt with\n"
+"                         virtq_driver_enable_cb_delayed (3/4 of those out)\n"
 "  -r, --runs N           runs; the median is reported (5)\n"
 "      --fast             the fast-path API: virtq_driver_add_inbuf and\n"
 "                         virtq_driver_get_used_batch, virtq_device_pop_batch\n"
@@ -876,6 +978,7 @@ static void usage(FILE *f)
 "                         (for exact instruction counts)\n"
 "      --pingpong         only measure the cross-core ping-pong latency\n"
 "                         between the two CPUs (also printed before the runs)\n"
+"      --no-pingpong      skip that measurement before the runs\n"
 "      --timeout S        give up a run after S seconds (120)\n"
 "  -h, --help\n", RB_POP_BATCH);
 }
@@ -907,8 +1010,10 @@ static int parse_cpu(const char *opt, const char *arg)
 
 enum {
 	OPT_NO_EVENT_IDX = 256, OPT_VMEXIT, OPT_DRIVER_CPU, OPT_DEVICE_CPU,
-	OPT_RELAX, OPT_LOCKSTEP, OPT_TIMEOUT, OPT_FAST, OPT_PINGPONG,
+	OPT_RELAX, OPT_LOCKSTEP, OPT_TIMEOUT, OPT_FAST, OPT_PINGPONG, OPT_NO_PINGPONG,
 	OPT_POLL_PAUSE,
+	OPT_PACE,
+	OPT_DELAYED_CB,
 };
 
 static const struct option longopts[] = {
@@ -924,10 +1029,13 @@ static const struct option longopts[] = {
 	{ "device-cpu", required_argument, NULL, OPT_DEVICE_CPU },
 	{ "relax", no_argument, NULL, OPT_RELAX },
 	{ "poll-pause", required_argument, NULL, OPT_POLL_PAUSE },
+	{ "pace", required_argument, NULL, OPT_PACE },
+	{ "delayed-cb", no_argument, NULL, OPT_DELAYED_CB },
 	{ "runs", required_argument, NULL, 'r' },
 	{ "lockstep", no_argument, NULL, OPT_LOCKSTEP },
 	{ "fast", no_argument, NULL, OPT_FAST },
 	{ "pingpong", no_argument, NULL, OPT_PINGPONG },
+	{ "no-pingpong", no_argument, NULL, OPT_NO_PINGPONG },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -997,6 +1105,12 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 		case OPT_RELAX:
 			o->relax = true;
 			break;
+		case OPT_DELAYED_CB:
+			o->delayed_cb = true;
+			break;
+		case OPT_PACE:
+			o->pace = (unsigned int)parse_num("--pace", optarg, 0, 100000000);
+			break;
 		case OPT_POLL_PAUSE:
 			o->poll_pause = (unsigned int)parse_num("--poll-pause", optarg,
 								0, 100000);
@@ -1013,6 +1127,9 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 			break;
 		case OPT_FAST:
 			o->fast = true;
+			break;
+		case OPT_NO_PINGPONG:
+			o->no_pingpong = true;
 			break;
 		case OPT_PINGPONG:
 			o->pingpong_only = true;
@@ -1032,6 +1149,14 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		die("unexpected argument '%s' (see --help)", argv[optind]);
+	if (o->pace && (o->mode != MODE_POLL || !o->fast || o->lockstep))
+		die("--pace paces the --fast device loop in poll mode; add --fast, drop -m notify / --lockstep, or drop --pace");
+#if !defined(__x86_64__) && !defined(__i386__)
+	if (o->pace)
+		die("--pace: x86 only (it waits on the TSC); use 0 on this machine");
+#endif
+	if (o->delayed_cb && o->mode != MODE_NOTIFY)
+		die("--delayed-cb arms interrupts, which only notify mode uses; add -m notify or drop --delayed-cb");
 	if (!outstanding_set || o->outstanding > o->num)
 		o->outstanding = o->num;
 	if (o->batch > o->outstanding)
@@ -1060,7 +1185,9 @@ int main(int argc, char **argv)
 	struct rb_run *run;
 	double *rate, med, pp = 0;
 	uint64_t occ[17] = { 0 }, occ_n = 0, found[17] = { 0 }, found_n = 0;
+	uint64_t occ_dev[17] = { 0 }, occ_vis[17] = {0};
 	uint64_t dpolls = 0, vpolls = 0;
+	double didle = 0, vidle = 0;	/* idle shares, summed over runs */
 	uint64_t kicks = 0, irqs = 0;
 	unsigned int i;
 
@@ -1085,7 +1212,7 @@ int main(int argc, char **argv)
 	       o.vmexit_cycles ? ", emulated vm exits" : "",
 	       o.num, o.bufs, o.len, o.batch, o.outstanding,
 	       o.driver_cpu, o.device_cpu);
-	if (!o.lockstep) {
+	if (!o.lockstep && !o.no_pingpong) {
 		pp = pingpong_ns(&o);
 		printf("cross-core ping-pong (driver cpu %d <-> device cpu %d): %.1f ns a round trip\n",
 		       o.driver_cpu, o.device_cpu, pp);
@@ -1097,8 +1224,16 @@ int main(int argc, char **argv)
 		secs = run_once(run);
 		dpolls += run->drv.empty_polls;
 		vpolls += run->dev.empty_polls;
+		if (run->drv.tsc_end > run->drv.tsc_start)
+			didle += (double)run->drv.idle_tsc /
+				 (double)(run->drv.tsc_end - run->drv.tsc_start);
+		if (run->dev.tsc_end > run->dev.tsc_start)
+			vidle += (double)run->dev.idle_tsc /
+				 (double)(run->dev.tsc_end - run->dev.tsc_start);
 		for (unsigned int b = 0; b < 17; b++) {
 			occ[b] += run->drv.occ[b];
+			occ_dev[b] += run->drv.occ_dev[b];
+			occ_vis[b] += run->drv.occ_vis[b];
 			found[b] += run->dev.found[b];
 		}
 		rate[i] = o.bufs / secs;
@@ -1123,6 +1258,9 @@ int main(int argc, char **argv)
 	}
 	if (occ_n && !o.lockstep) {
 		print_hist("chains in flight (driver, sampled)", occ, occ_n);
+		print_hist("  of which at the device (offered, not yet pushed back)",
+			   occ_dev, occ_n);
+		print_hist("  visible in used->idx, not taken", occ_vis, occ_n);
 		if (found_n)
 			print_hist("chains per virtq_device_pop_batch call", found,
 				   found_n);
@@ -1130,13 +1268,17 @@ int main(int argc, char **argv)
 			printf("empty polls per buffer: driver (used->idx) %.2f, device (avail->idx) %.2f\n",
 			       dpolls / ((double)o.bufs * o.runs),
 			       vpolls / ((double)o.bufs * o.runs));
+		if (o.mode == MODE_POLL && tsc())
+			printf("time spent polling an empty ring: driver %.1f%%, device %.1f%%\n",
+			       didle * 100 / o.runs, vidle * 100 / o.runs);
 	}
-	printf("result mode=%s median_mrtps=%.3f min_mrtps=%.3f max_mrtps=%.3f kicks_per_m=%.1f interrupts_per_m=%.1f pingpong_ns=%.1f found_le3_pct=%.1f\n",
+	printf("result mode=%s median_mrtps=%.3f min_mrtps=%.3f max_mrtps=%.3f kicks_per_m=%.1f interrupts_per_m=%.1f pingpong_ns=%.1f found_le3_pct=%.1f drv_idle_pct=%.1f dev_idle_pct=%.1f\n",
 	       o.mode == MODE_POLL ? "poll" : "notify", med / 1e6,
 	       rate[0] / 1e6, rate[o.runs - 1] / 1e6,
 	       kicks * 1e6 / ((double)o.bufs * o.runs),
 	       irqs * 1e6 / ((double)o.bufs * o.runs), pp,
-	       found_n ? (found[0] + found[1] + found[2]) * 100.0 / found_n : 0.0);
+	       found_n ? (found[0] + found[1] + found[2]) * 100.0 / found_n : 0.0,
+	       didle * 100 / o.runs, vidle * 100 / o.runs);
 	free(rate);
 	free(run);
 	free(m.drv_mem);
