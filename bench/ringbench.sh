@@ -9,7 +9,7 @@
 #
 # Each pair runs every program (ours: batch 1 and 32, general API and the
 # fast paths, the fast paths with --pace, and in notify mode with
-# --delayed-cb; the references) back to back on the same CPUs, in an order
+# --busy-poll; the references) back to back on the same CPUs, in an order
 # that reverses from pair to pair, each timed the same way (wall clock
 # around the whole process), after a cross-core ping-pong measurement that
 # says which mode the machine is in.  Per-pair rows, then min / median /
@@ -184,7 +184,7 @@ run_mode "poll" "batch1=-m poll;batch32=-m poll -b 32;fast1=-m poll --fast;fast3
 	"" "virtio_ring_0_9 ring ptr_ring"
 run_mode "poll, one buffer in flight (latency: 1000 / M/s = ns a round trip)" \
 	"batch1=-m poll -o 1;fast1=-m poll -o 1 --fast;fast1pace=-m poll -o 1 --fast --pace 8000" "--outstanding 1" "virtio_ring_0_9 ring ptr_ring"
-run_mode "notify (event idx)" "batch1=-m notify --vmexit-cycles 500;batch32=-m notify --vmexit-cycles 500 -b 32;fast32=-m notify --vmexit-cycles 500 -b 32 --fast;fast32dcb=-m notify --vmexit-cycles 500 -b 32 --fast --delayed-cb" \
+run_mode "notify (event idx)" "batch1=-m notify --vmexit-cycles 500;batch32=-m notify --vmexit-cycles 500 -b 32;fast32=-m notify --vmexit-cycles 500 -b 32 --fast;batch1bp=-m notify --vmexit-cycles 500 --busy-poll 5000;batch32bp=-m notify --vmexit-cycles 500 -b 32 --busy-poll 5000" \
 	"--sleep" "virtio_ring_0_9 ring"
 echo "  (notify: both sides spin 500+500 TSC cycles around each eventfd write and read, as ringtest does)"
 kn=$("${prefix[@]}" "$bin" "${ours_args[@]}" -c $((BUFS / 10 > 0 ? BUFS / 10 : 1)) -m notify --vmexit-cycles 500 | awk '/^result/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["kicks_per_m"], v["interrupts_per_m"] }')

@@ -61,9 +61,12 @@ x86_64|i?86)
 	run -c $n -m poll --fast --pace 2000
 	run -c $n -m poll --fast --pace 8000 -b 32
 	run -c $n -m poll --fast --pace 2000 -o 1
+	run -c $n -m notify --busy-poll 5000
+	run -c $n -m notify --busy-poll 5000 -b 32 --fast
+	run -c $n -m notify --busy-poll 5000 -o 1 --no-event-idx
 	;;
 esac
-for bad in "--pace 100" "--pace 100 --fast -m notify" "--pace 100 --fast --lockstep" "--delayed-cb"; do
+for bad in "--pace 100" "--pace 100 --fast -m notify" "--pace 100 --fast --lockstep" "--delayed-cb" "--busy-poll 100" "--busy-poll 100 -m notify --lockstep"; do
 	# shellcheck disable=SC2086
 	if out=$("$bin" -c 10 $bad 2>&1) || ! grep -q "^virtq-ringbench: --" <<<"$out"; then
 		echo "FAIL: virtq-ringbench $bad: expected a one-line refusal, got:"

@@ -70,6 +70,7 @@ struct rb_opts {
 	unsigned int poll_pause;	/* pause instructions after an empty poll */
 	unsigned int pace;	/* device: TSC cycles to wait after a short find */
 	bool delayed_cb;	/* driver: enable_cb_delayed before sleeping */
+	unsigned int busy_poll;	/* notify mode: TSC cycles to poll before sleeping */
 	bool fast;		/* the fast-path API (add_inbuf, batches) */
 	bool pingpong_only;	/* measure the cross-core latency, nothing else */
 	bool no_pingpong;	/* and not before the runs */
@@ -100,7 +101,8 @@ struct rb_drv {
 	const struct virtq_used *used;	/* read only for that sample */
 	uint32_t turns;
 	uint64_t empty_polls;	/* poll mode: used->idx read, nothing new */
-	uint64_t idle_tsc;	/* poll mode: TSC cycles spent in those polls */
+	uint64_t idle_tsc;	/* TSC cycles polling an empty ring or asleep */
+	uint64_t sleeps;	/* notify mode: waits on the eventfd */
 	uint64_t tsc_start, tsc_end;
 	int kickfd, callfd;
 	double t_start, t_end;	/* this thread's own clock readings */
@@ -119,7 +121,8 @@ struct rb_dev {
 	 * about how many entries each read of avail->idx brought */
 	uint64_t found[17];
 	uint64_t empty_polls;	/* poll mode: avail->idx read, nothing new */
-	uint64_t idle_tsc;	/* poll mode: TSC cycles spent in those polls */
+	uint64_t idle_tsc;	/* TSC cycles polling an empty ring or asleep */
+	uint64_t sleeps;	/* notify mode: waits on the eventfd */
 	uint64_t tsc_start, tsc_end;
 	int kickfd, callfd;
 	struct virtq_chain chain;
@@ -418,6 +421,23 @@ static bool drv_pass(struct rb_drv *d)
 	return false;
 }
 
+/*
+ * --busy-poll: before arming the interrupt and sleeping, poll the used
+ * ring for up to that many TSC cycles (vhost's busyloop_timeout, NAPI's
+ * busy polling).  true: something came, no sleep.
+ */
+static bool drv_busy_poll(struct rb_drv *d)
+{
+	uint64_t t0 = tsc();
+
+	do {
+		if (virtq_driver_has_used(d->vq))
+			return true;
+	} while (tsc() - t0 < d->o->busy_poll);
+	d->idle_tsc += tsc() - t0;
+	return false;
+}
+
 static void *driver_thread(void *arg)
 {
 	struct rb_run *run = arg;
@@ -429,8 +449,15 @@ static void *driver_thread(void *arg)
 	d->tsc_start = tsc();
 	while (!drv_pass(d)) {
 		if (o->mode == MODE_NOTIFY) {
-			if (rb_drv_may_sleep(d))
+			if (o->busy_poll && drv_busy_poll(d))
+				continue;
+			if (rb_drv_may_sleep(d)) {
+				uint64_t t0 = tsc();
+
 				fd_wait(o, d->callfd);
+				d->sleeps++;
+				d->idle_tsc += tsc() - t0;
+			}
 		} else {
 			uint64_t t0 = tsc();
 
@@ -583,6 +610,19 @@ static NOINLINE bool rb_dev_may_sleep(struct rb_dev *v)
 	return !virtq_device_has_avail(v->vq) && virtq_device_enable_notify(v->vq);
 }
 
+/* --busy-poll on the device side: the avail ring, before sleeping. */
+static bool dev_busy_poll(struct rb_dev *v)
+{
+	uint64_t t0 = tsc();
+
+	do {
+		if (virtq_device_has_avail(v->vq))
+			return true;
+	} while (tsc() - t0 < v->o->busy_poll);
+	v->idle_tsc += tsc() - t0;
+	return false;
+}
+
 static void *device_thread(void *arg)
 {
 	struct rb_run *run = arg;
@@ -597,8 +637,15 @@ static void *device_thread(void *arg)
 		if (v->completed == o->bufs)
 			break;
 		if (o->mode == MODE_NOTIFY) {
-			if (rb_dev_may_sleep(v))
+			if (o->busy_poll && dev_busy_poll(v))
+				continue;
+			if (rb_dev_may_sleep(v)) {
+				uint64_t t0 = tsc();
+
 				fd_wait(o, v->kickfd);
+				v->sleeps++;
+				v->idle_tsc += tsc() - t0;
+			}
 		} else {
 			uint64_t t0 = tsc();
 
@@ -968,6 +1015,8 @@ static void usage(FILE *f)
 "      --pace N           poll mode, --fast: after a pop_batch call that found\n"
 "                         a short batch, wait before reading avail->idx again,\n"
 "                         adapting between 64 and N TSC cycles (0: never)\n"
+"      --busy-poll N      notify mode: poll the peer's ring for up to N TSC\n"
+"                         cycles before arming a notification and sleeping\n"
 "      --delayed-cb       notify mode: the driver arms its interrupt with\n"
 "                         virtq_driver_enable_cb_delayed (3/4 of those out)\n"
 "  -r, --runs N           runs; the median is reported (5)\n"
@@ -1014,6 +1063,7 @@ enum {
 	OPT_POLL_PAUSE,
 	OPT_PACE,
 	OPT_DELAYED_CB,
+	OPT_BUSY_POLL,
 };
 
 static const struct option longopts[] = {
@@ -1031,6 +1081,7 @@ static const struct option longopts[] = {
 	{ "poll-pause", required_argument, NULL, OPT_POLL_PAUSE },
 	{ "pace", required_argument, NULL, OPT_PACE },
 	{ "delayed-cb", no_argument, NULL, OPT_DELAYED_CB },
+	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "runs", required_argument, NULL, 'r' },
 	{ "lockstep", no_argument, NULL, OPT_LOCKSTEP },
 	{ "fast", no_argument, NULL, OPT_FAST },
@@ -1105,6 +1156,9 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 		case OPT_RELAX:
 			o->relax = true;
 			break;
+		case OPT_BUSY_POLL:
+			o->busy_poll = (unsigned int)parse_num("--busy-poll", optarg, 0, 100000000);
+			break;
 		case OPT_DELAYED_CB:
 			o->delayed_cb = true;
 			break;
@@ -1155,6 +1209,12 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 	if (o->pace)
 		die("--pace: x86 only (it waits on the TSC); use 0 on this machine");
 #endif
+	if (o->busy_poll && (o->mode != MODE_NOTIFY || o->lockstep))
+		die("--busy-poll polls before sleeping, which only notify mode on two threads does; add -m notify, drop --lockstep, or drop --busy-poll");
+#if !defined(__x86_64__) && !defined(__i386__)
+	if (o->busy_poll)
+		die("--busy-poll: x86 only (it times on the TSC); use 0 on this machine");
+#endif
 	if (o->delayed_cb && o->mode != MODE_NOTIFY)
 		die("--delayed-cb arms interrupts, which only notify mode uses; add -m notify or drop --delayed-cb");
 	if (!outstanding_set || o->outstanding > o->num)
@@ -1188,6 +1248,7 @@ int main(int argc, char **argv)
 	uint64_t occ_dev[17] = { 0 }, occ_vis[17] = {0};
 	uint64_t dpolls = 0, vpolls = 0;
 	double didle = 0, vidle = 0;	/* idle shares, summed over runs */
+	uint64_t dsleeps = 0, vsleeps = 0;
 	uint64_t kicks = 0, irqs = 0;
 	unsigned int i;
 
@@ -1224,6 +1285,8 @@ int main(int argc, char **argv)
 		secs = run_once(run);
 		dpolls += run->drv.empty_polls;
 		vpolls += run->dev.empty_polls;
+		dsleeps += run->drv.sleeps;
+		vsleeps += run->dev.sleeps;
 		if (run->drv.tsc_end > run->drv.tsc_start)
 			didle += (double)run->drv.idle_tsc /
 				 (double)(run->drv.tsc_end - run->drv.tsc_start);
@@ -1268,8 +1331,14 @@ int main(int argc, char **argv)
 			printf("empty polls per buffer: driver (used->idx) %.2f, device (avail->idx) %.2f\n",
 			       dpolls / ((double)o.bufs * o.runs),
 			       vpolls / ((double)o.bufs * o.runs));
-		if (o.mode == MODE_POLL && tsc())
-			printf("time spent polling an empty ring: driver %.1f%%, device %.1f%%\n",
+		if (o.mode == MODE_NOTIFY)
+			printf("sleeps on the eventfd per million buffers: driver %.1f, device %.1f\n",
+			       dsleeps * 1e6 / ((double)o.bufs * o.runs),
+			       vsleeps * 1e6 / ((double)o.bufs * o.runs));
+		if (tsc())
+			printf("time spent %s: driver %.1f%%, device %.1f%%\n",
+			       o.mode == MODE_POLL ? "polling an empty ring" :
+			       "asleep on the eventfd",
 			       didle * 100 / o.runs, vidle * 100 / o.runs);
 	}
 	printf("result mode=%s median_mrtps=%.3f min_mrtps=%.3f max_mrtps=%.3f kicks_per_m=%.1f interrupts_per_m=%.1f pingpong_ns=%.1f found_le3_pct=%.1f drv_idle_pct=%.1f dev_idle_pct=%.1f\n",
