@@ -55,6 +55,10 @@ for lock in "" --lockstep; do
 	run $lock -c $n -m notify --delayed-cb -b 16 -o 64
 	run $lock -c $n -m notify --delayed-cb --fast -b 32
 done
+# Both threads on one CPU: the ping-pong gives up (it used to spin for
+# minutes) and the spinning sides yield to each other.
+run -c 2000 -n 2 -m poll --driver-cpu 0 --device-cpu 0
+run -c 2000 -m poll --fast --driver-cpu 0 --device-cpu 0
 # --pace (the --fast device loop waits after a short find) needs threads
 case $(uname -m) in
 x86_64|i?86)

@@ -74,6 +74,7 @@ struct rb_opts {
 	bool fast;		/* the fast-path API (add_inbuf, batches) */
 	bool pingpong_only;	/* measure the cross-core latency, nothing else */
 	bool no_pingpong;	/* and not before the runs */
+	bool share_cpu;		/* both threads pinned to one CPU: yield when idle */
 	unsigned int vmexit_cycles;
 	unsigned int runs;
 	unsigned int timeout;
@@ -195,6 +196,8 @@ static inline uint64_t tsc(void)
 
 static inline void busy_wait(const struct rb_opts *o)
 {
+	if (o->share_cpu)	/* the peer needs this CPU to make progress */
+		sched_yield();
 #if defined(__x86_64__) || defined(__i386__)
 	if (o->relax)
 		__builtin_ia32_pause();
@@ -855,9 +858,11 @@ static void join_or_stall(struct rb_run *run, pthread_t t, double deadline)
 	if (r == ETIMEDOUT)
 		die("stalled: after %u s the driver has %" PRIu64 " of %" PRIu64
 		    " buffers back and the device served %" PRIu64
-		    " (a lost notification?)", run->drv.o->timeout,
+		    " (%s)", run->drv.o->timeout,
 		    count_get(&run->drv.completed), run->drv.o->bufs,
-		    count_get(&run->dev.completed));
+		    count_get(&run->dev.completed),
+		    run->drv.o->mode == MODE_NOTIFY ? "a lost notification?" :
+		    "a spinning thread starving its peer of the CPU?");
 	if (r)
 		die("pthread_join: %s", strerror(r));
 }
@@ -921,8 +926,14 @@ struct pp {
 	uint64_t ping __attribute__((aligned(CACHELINE)));
 	uint64_t pong __attribute__((aligned(CACHELINE)));
 	uint64_t n;
+	bool stop;		/* the measuring side gave up */
 	pthread_barrier_t start;
 };
+
+/* A ping-pong burst that takes longer than this is given up: the two
+ * threads share a CPU (or it is starved), and each round trip would wait
+ * for a scheduler tick. */
+#define PP_BURST_MAX_S 2.0
 
 static void *pp_thread(void *arg)
 {
@@ -931,7 +942,8 @@ static void *pp_thread(void *arg)
 	pthread_barrier_wait(&p->start);
 	for (uint64_t i = 1; i <= p->n; i++) {
 		while (__atomic_load_n(&p->ping, __ATOMIC_ACQUIRE) != i)
-			;
+			if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED))
+				return NULL;
 		__atomic_store_n(&p->pong, i, __ATOMIC_RELEASE);
 	}
 	return NULL;
@@ -940,6 +952,7 @@ static void *pp_thread(void *arg)
 /* Nanoseconds per round trip between the two CPUs (median of 5 bursts). */
 static double pingpong_ns(const struct rb_opts *o)
 {
+	bool gave_up = false;
 	double best[5];
 	unsigned int r;
 
@@ -963,18 +976,29 @@ static double pingpong_ns(const struct rb_opts *o)
 		}
 		pthread_barrier_wait(&p->start);
 		t0 = now();
-		for (uint64_t i = 1; i <= p->n; i++) {
+		for (uint64_t i = 1; i <= p->n && !p->stop; i++) {
+			uint32_t spins = 0;
+
 			__atomic_store_n(&p->ping, i, __ATOMIC_RELEASE);
 			while (__atomic_load_n(&p->pong, __ATOMIC_ACQUIRE) != i)
-				;
+				if ((++spins & 0xffff) == 0 &&
+				    now() - t0 > PP_BURST_MAX_S) {
+					__atomic_store_n(&p->stop, true,
+							 __ATOMIC_RELAXED);
+					break;
+				}
 		}
-		best[r] = (now() - t0) * 1e9 / p->n;
+		best[r] = p->stop ? -1 : (now() - t0) * 1e9 / p->n;
+		gave_up |= p->stop;
 		pthread_join(t, NULL);
 		pthread_attr_destroy(&a);
 		pthread_barrier_destroy(&p->start);
 		free(p);
+		if (gave_up)
+			break;
 	}
-	qsort(best, 5, sizeof best[0], cmp_double);
+	if (!gave_up)
+		qsort(best, 5, sizeof best[0], cmp_double);
 	if (o->driver_cpu >= 0) {	/* main thread back on every CPU */
 		cpu_set_t all;
 
@@ -983,7 +1007,7 @@ static double pingpong_ns(const struct rb_opts *o)
 			CPU_SET(c, &all);
 		sched_setaffinity(0, sizeof all, &all);
 	}
-	return best[2];
+	return gave_up ? -1 : best[2];
 }
 
 /* ---- options ----------------------------------------------------------- */
@@ -1217,6 +1241,7 @@ static void parse_opts(struct rb_opts *o, int argc, char **argv)
 #endif
 	if (o->delayed_cb && o->mode != MODE_NOTIFY)
 		die("--delayed-cb arms interrupts, which only notify mode uses; add -m notify or drop --delayed-cb");
+	o->share_cpu = o->driver_cpu >= 0 && o->driver_cpu == o->device_cpu;
 	if (!outstanding_set || o->outstanding > o->num)
 		o->outstanding = o->num;
 	if (o->batch > o->outstanding)
@@ -1275,8 +1300,12 @@ int main(int argc, char **argv)
 	       o.driver_cpu, o.device_cpu);
 	if (!o.lockstep && !o.no_pingpong) {
 		pp = pingpong_ns(&o);
-		printf("cross-core ping-pong (driver cpu %d <-> device cpu %d): %.1f ns a round trip\n",
-		       o.driver_cpu, o.device_cpu, pp);
+		if (pp < 0)
+			printf("cross-core ping-pong (driver cpu %d <-> device cpu %d): gave up after %.1f s (do the two threads share a CPU?)\n",
+			       o.driver_cpu, o.device_cpu, PP_BURST_MAX_S);
+		else
+			printf("cross-core ping-pong (driver cpu %d <-> device cpu %d): %.1f ns a round trip\n",
+			       o.driver_cpu, o.device_cpu, pp);
 	}
 	for (i = 0; i < o.runs; i++) {
 		double secs;
