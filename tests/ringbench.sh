@@ -80,9 +80,17 @@ for bad in "--pace 100" "--pace 100 --fast -m notify" "--pace 100 --fast --locks
 		echo "ok: $bad refused: $out"
 	fi
 done
+# A latency, or -1.0 when a burst took over 2 s (a loaded machine).
 out=$("$bin" --pingpong 2>&1)
-grep -Eq '^result pingpong_ns=[0-9]+\.[0-9]$' <<<"$out" || {
+grep -Eq '^result pingpong_ns=([0-9]+\.[0-9]|-1\.0)$' <<<"$out" || {
 	echo "FAIL: --pingpong: no result line:"
+	echo "$out" | tail -n 2 | sed 's/^/    /'
+	fail=1
+}
+# Both on one CPU, the ping-pong must give up (not spin for minutes).
+out=$(timeout 60 "$bin" --pingpong --driver-cpu 0 --device-cpu 0 2>&1)
+grep -q '^result pingpong_ns=-1\.0$' <<<"$out" || {
+	echo "FAIL: --pingpong on one CPU: expected pingpong_ns=-1.0 within 60 s:"
 	echo "$out" | tail -n 2 | sed 's/^/    /'
 	fail=1
 }
