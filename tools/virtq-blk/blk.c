@@ -69,6 +69,11 @@ struct blk_queue {
 	struct virtq_device *vq;
 	struct io_uring ring;
 	int efd;
+	/* The image's fds as the ring sees them: indices into its registered
+	 * file table (sqe_flags IOSQE_FIXED_FILE: no fget / fput per I/O),
+	 * or the plain fds if registering failed. */
+	int rfd, rdfd;
+	uint8_t sqe_flags;
 	unsigned int nslots, busy;
 	struct blk_req *slots, *free;
 	struct iovec *iov_pool;
@@ -312,14 +317,22 @@ static void submit_rw(struct blk_queue *bq, struct blk_req *req,
 	}
 
 	struct io_uring_sqe *sqe = get_sqe(bq);
-	int fd = bq->disk->fd;
+	int fd = bq->rfd;
 
 	if (bq->disk->dfd >= 0 && direct_ok(bq->disk, iov, n, off))
-		fd = bq->disk->dfd;
-	if (write)
+		fd = bq->rdfd;
+	/* One buffer (a 4k request in one guest page, the common case):
+	 * READ / WRITE, which the kernel runs on a single-buffer iterator,
+	 * not READV / WRITEV's iovec array it must copy in and walk. */
+	if (n == 1 && write)
+		io_uring_prep_write(sqe, fd, iov[0].iov_base, (unsigned int)iov[0].iov_len, off);
+	else if (n == 1)
+		io_uring_prep_read(sqe, fd, iov[0].iov_base, (unsigned int)iov[0].iov_len, off);
+	else if (write)
 		io_uring_prep_writev(sqe, fd, iov, n, off);
 	else
 		io_uring_prep_readv(sqe, fd, iov, n, off);
+	io_uring_sqe_set_flags(sqe, bq->sqe_flags);
 	io_uring_sqe_set_data(sqe, &req->ops[0]);
 }
 
@@ -414,7 +427,8 @@ static uint8_t start_dwz(struct blk_queue *bq, struct blk_req *req,
 		    !__atomic_load_n(&bq->disk->no_zero_range, __ATOMIC_RELAXED))
 			mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
 		sqe = get_sqe(bq);
-		io_uring_prep_fallocate(sqe, bq->disk->fd, mode, op->off, op->len);
+		io_uring_prep_fallocate(sqe, bq->rfd, mode, op->off, op->len);
+		io_uring_sqe_set_flags(sqe, bq->sqe_flags);
 		io_uring_sqe_set_data(sqe, op);
 		req->pending++;
 	}
@@ -425,7 +439,8 @@ static uint8_t start_flush(struct blk_queue *bq, struct blk_req *req)
 {
 	struct io_uring_sqe *sqe = get_sqe(bq);
 
-	io_uring_prep_fsync(sqe, bq->disk->fd, IORING_FSYNC_DATASYNC);
+	io_uring_prep_fsync(sqe, bq->rfd, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_flags(sqe, bq->sqe_flags);
 	req->ops[0].req = req;
 	io_uring_sqe_set_data(sqe, &req->ops[0]);
 	req->pending = 1;
@@ -578,11 +593,58 @@ static void bq_free(struct blk_queue *bq)
 	free(bq);
 }
 
+/*
+ * The ring, with what this kernel takes of: COOP_TASKRUN (a completion
+ * does not interrupt the queue's thread with an IPI; its task work runs
+ * when the thread next enters the kernel: poll, or the io_uring_enter
+ * of the next submit) and TASKRUN_FLAG (liburing sees pending task work
+ * in the SQ flags and collects it when it peeks).  Linux 5.19+; older
+ * kernels refuse unknown flags with EINVAL: plain setup then.
+ *
+ * Not SINGLE_ISSUER or DEFER_TASKRUN: they bind the ring to one thread,
+ * and the library's runner replaces a queue's thread with requests in
+ * flight (pause / resume around ADD_MEM_REG, REM_MEM_REG, SET_LOG_BASE),
+ * and queue_stop runs on the control thread, which must reap.
+ */
+static int ring_init(struct blk_queue *bq, unsigned int entries,
+		     unsigned int cq_entries)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN |
+			 IORING_SETUP_TASKRUN_FLAG,
+		.cq_entries = cq_entries,
+	};
+	int r = io_uring_queue_init_params(entries, &bq->ring, &p);
+
+	if (r == -EINVAL) {
+		p = (struct io_uring_params){ .flags = IORING_SETUP_CQSIZE,
+					      .cq_entries = cq_entries };
+		r = io_uring_queue_init_params(entries, &bq->ring, &p);
+	}
+	if (r < 0)
+		return r;
+	/*
+	 * Registered files: the image (and its O_DIRECT twin) at indices 0
+	 * and 1.  Optional: without them (old kernel, RLIMIT_NOFILE) the
+	 * plain fds serve.
+	 */
+	int fds[2] = { bq->disk->fd, bq->disk->dfd };
+
+	bq->rfd = bq->disk->fd;
+	bq->rdfd = bq->disk->dfd;
+	bq->sqe_flags = 0;
+	if (io_uring_register_files(&bq->ring, fds, bq->disk->dfd >= 0 ? 2 : 1) == 0) {
+		bq->rfd = 0;
+		bq->rdfd = bq->disk->dfd >= 0 ? 1 : -1;
+		bq->sqe_flags = IOSQE_FIXED_FILE;
+	}
+	return 0;
+}
+
 static int blk_queue_start(void *opaque, struct virtq_vu_queue *q)
 {
 	struct blk_disk *disk = opaque;
 	struct blk_queue *bq = calloc(1, sizeof(*bq));
-	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE };
 	unsigned int n;
 	int r;
 
@@ -606,8 +668,7 @@ static int blk_queue_start(void *opaque, struct virtq_vu_queue *q)
 	}
 	bq->free = &bq->slots[0];
 	/* Every slot may have BLK_MAX_DWZ_SEG operations out at once. */
-	p.cq_entries = n * BLK_MAX_DWZ_SEG;
-	r = io_uring_queue_init_params(n, &bq->ring, &p);
+	r = ring_init(bq, n, n * BLK_MAX_DWZ_SEG);
 	if (r < 0) {
 		bq_free(bq);
 		return r;
