@@ -276,15 +276,22 @@ static inline bool vq_broken(const struct virtq_driver *vq)
  * published chain is never taken for a staged one, nor the reverse.
  * Empty window (the common case): one compare.
  */
-static inline bool vq_staged(const struct virtq_driver *vq,
-			     const struct vq_slot *s, uint16_t head)
+static __attribute__((noinline, cold)) bool
+vq_staged_window(const struct virtq_driver *vq, const struct vq_slot *s,
+		 uint16_t head)
 {
 	uint16_t pub = vq->avail_pub;
 
-	if (__builtin_expect(vq->avail_idx == pub, 1))
-		return false;
 	return (uint16_t)(s->pos - pub) < (uint16_t)(vq->avail_idx - pub) &&
 	       vq->slot[s->pos & vq->mask].ring == head;
+}
+
+static inline bool vq_staged(const struct virtq_driver *vq,
+			     const struct vq_slot *s, uint16_t head)
+{
+	if (__builtin_expect(vq->avail_idx == vq->avail_pub, 1))
+		return false;
+	return vq_staged_window(vq, s, head);
 }
 
 /*
@@ -818,6 +825,7 @@ done:
 void virtq_driver_publish(struct virtq_driver *vq)
 {
 	uint16_t idx = vq->avail_idx, n = (uint16_t)(idx - vq->avail_pub);
+	uint32_t since;
 
 	if (!n || vq_broken(vq))
 		return;
@@ -828,13 +836,13 @@ void virtq_driver_publish(struct virtq_driver *vq)
 	 * only after this store, and we look at used->idx only after it. */
 	virtq_store_release(&vq->avail->idx, virtq_cpu_to_le16(idx));
 	vq->avail_pub = idx;
-	/* Capped: more than 2^16 entries between two kick_prepare calls
-	 * can't be told apart by u16 distance, so it forces a kick. */
-	if (vq->since_kick <= 0xffff)
-		vq->since_kick += n;
-	/* Last, so that it is a tail call: no registers to save without
-	 * a hook. */
-	vq_clean(vq, &vq->avail->idx, sizeof(vq->avail->idx));
+	/* Capped at 0x10000: more than 2^16 entries between two
+	 * kick_prepare calls can't be told apart by u16 distance, so it
+	 * forces a kick.  (At most 0x10000 + 0x8000: no wrap.) */
+	since = vq->since_kick + n;
+	vq->since_kick = since < 0x10000 ? since : 0x10000;
+	if (__builtin_expect(vq->flags & VQ_F_HOOKS, 0))
+		vq_clean(vq, &vq->avail->idx, sizeof(vq->avail->idx));
 }
 
 bool virtq_driver_kick_prepare(struct virtq_driver *vq)
@@ -1128,8 +1136,7 @@ vq_add_one(struct virtq_driver *vq, void *buf, uint32_t len, bool write,
 {
 	struct virtq_desc *d;
 	struct vq_slot *s;
-	uint32_t nfree;
-	uint16_t head, pos, at;
+	uint32_t nfree, head, pos, at;	/* not uint16_t: no re-extending */
 
 	if (__builtin_expect(vq->flags & VQ_F_ADD_SLOW, 0))
 		return vq_add_one_general(vq, buf, len, write, token);
@@ -1150,15 +1157,15 @@ vq_add_one(struct virtq_driver *vq, void *buf, uint32_t len, bool write,
 	s = &vq->slot[head];
 	s->token = token;
 	s->in_len = write ? len : 0;
-	s->tail = head;
+	s->tail = (uint16_t)head;
 	s->ndesc = 1;
-	s->pos = pos;		/* as vq_commit: staged until published */
-	vq->slot[at].ring = head;
+	s->pos = (uint16_t)pos;	/* as vq_commit: staged until published */
+	vq->slot[at].ring = (uint16_t)head;
 	vq->free_head = s->next;
 	vq->num_free = nfree - 1;
 	vq->outstanding++;
 	/* Plain store: the device reads it only after P1 (publish). */
-	vq->avail->ring[at] = virtq_cpu_to_le16(head);
+	vq->avail->ring[at] = virtq_cpu_to_le16((uint16_t)head);
 	vq->avail_idx = (uint16_t)(pos + 1);
 	return 0;
 }
@@ -1188,13 +1195,16 @@ vq_take_used_loop(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 {
 	const struct virtq_used_elem *ring = vq->used->ring;
 	struct vq_slot *slot = vq->slot;
-	uint16_t mask = vq->mask, last = vq->last_used;
-	uint16_t free_head = vq->free_head;
+	/* uint32_t: no re-extending.  i & mask is the u16 index masked:
+	 * num divides 2^16. */
+	uint32_t mask = vq->mask, last = vq->last_used, i = last;
+	uint32_t free_head = vq->free_head;
 	uint32_t freed = 0;
+	void **t = tokens, **end = tokens + n;
 	unsigned int k;
 
-	for (k = 0; k < n; k++) {
-		const struct virtq_used_elem *e = &ring[(uint16_t)(last + k) & mask];
+	for (; t != end; t++, i++) {
+		const struct virtq_used_elem *e = &ring[i & mask];
 		struct vq_slot *s;
 		uint32_t id, l;
 		void *tok;
@@ -1210,25 +1220,27 @@ vq_take_used_loop(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 		tok = s->token;
 		if (!tok || l > s->in_len)
 			break;
-		if (staged && vq_staged(vq, s, (uint16_t)id))
+		if (staged && vq_staged_window(vq, s, (uint16_t)id))
 			break;
-		tokens[k] = tok;
+		*t = tok;
 		if (lens)
-			lens[k] = l;
+			*lens++ = l;
 		s->token = 0;
-		slot[s->tail].next = free_head;
-		free_head = (uint16_t)id;
+		slot[s->tail].next = (uint16_t)free_head;
+		free_head = id;
 		freed += s->ndesc;
 	}
+	k = (unsigned int)(t - tokens);
 	last = (uint16_t)(last + k);
-	vq->free_head = free_head;
+	vq->free_head = (uint16_t)free_head;
 	vq->num_free += freed;
 	vq->outstanding -= k;
-	vq->last_used = last;
+	vq->last_used = (uint16_t)last;
 	if (k < n)		/* not a published outstanding head, or too long */
 		vq_set_broken(vq);	/* latched; the tokens so far returned */
 	if (k && !(vq->flags & VQ_F_NO_USED_EVENT))	/* plain: no cache hook */
-		virtq_store_relaxed(vq->used_event, virtq_cpu_to_le16(last));
+		virtq_store_relaxed(vq->used_event,
+				    virtq_cpu_to_le16((uint16_t)last));
 	return k ? (int)k : -EIO;
 }
 
@@ -1259,14 +1271,19 @@ vq_get_used_hooks(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 	return k ? (int)k : r;
 }
 
-/* vq_take_used_loop() of one entry, without the loop (plain queue). */
-static __attribute__((noinline)) int
-vq_take_one_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens)
+/*
+ * vq_take_used_loop() of one entry, without the loop (plain queue); with
+ * @staged, a non-empty staged window to look in.
+ */
+static inline __attribute__((always_inline)) int
+vq_take_one(struct virtq_driver *vq, void **tokens, uint32_t *lens,
+	    bool staged)
 {
-	uint16_t last = vq->last_used, mask = vq->mask;
+	/* uint32_t, not uint16_t: no re-extending after each operation. */
+	uint32_t last = vq->last_used, mask = vq->mask, head = vq->free_head;
 	const struct virtq_used_elem *e = &vq->used->ring[last & mask];
 	struct vq_slot *s;
-	uint32_t id, l;
+	uint32_t id, l, tail, ndesc;
 	void *tok;
 
 	id = virtq_le32_to_cpu(e->id);
@@ -1276,21 +1293,41 @@ vq_take_one_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens)
 		return vq_set_broken(vq);
 	s = &vq->slot[id];
 	tok = s->token;
-	if (!tok || l > s->in_len || vq_staged(vq, s, (uint16_t)id))
+	if (!tok || l > s->in_len)
+		return vq_set_broken(vq);
+	if (staged && vq_staged_window(vq, s, (uint16_t)id))
 		return vq_set_broken(vq);
 	tokens[0] = tok;
 	if (lens)
 		lens[0] = l;
+	tail = s->tail;
+	ndesc = s->ndesc;
 	s->token = 0;
-	vq->slot[s->tail].next = vq->free_head;
+	vq->slot[tail].next = (uint16_t)head;
 	vq->free_head = (uint16_t)id;
-	vq->num_free += s->ndesc;
+	vq->num_free += ndesc;
 	vq->outstanding--;
-	last++;
-	vq->last_used = last;
+	last = (uint16_t)(last + 1);
+	vq->last_used = (uint16_t)last;
 	if (!(vq->flags & VQ_F_NO_USED_EVENT))	/* plain: no cache hook */
-		virtq_store_relaxed(vq->used_event, virtq_cpu_to_le16(last));
+		virtq_store_relaxed(vq->used_event,
+				    virtq_cpu_to_le16((uint16_t)last));
 	return 1;
+}
+
+static __attribute__((noinline, cold)) int
+vq_take_one_window(struct virtq_driver *vq, void **tokens, uint32_t *lens)
+{
+	return vq_take_one(vq, tokens, lens, true);
+}
+
+/* The staged window is looked at before anything is read from the ring. */
+static __attribute__((noinline)) int
+vq_take_one_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens)
+{
+	if (__builtin_expect(vq->avail_idx != vq->avail_pub, 0))
+		return vq_take_one_window(vq, tokens, lens);
+	return vq_take_one(vq, tokens, lens, false);
 }
 
 /* get_used_batch() on a broken queue or one with hooks. */
