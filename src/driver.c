@@ -779,10 +779,11 @@ static int vq_add_plain(struct virtq_driver *vq,
 	return 0;
 }
 
-int virtq_driver_add(struct virtq_driver *vq,
-		     const struct virtq_sg *out, unsigned int n_out,
-		     const struct virtq_sg *in, unsigned int n_in,
-		     void *token)
+/* virtq_driver_add() of anything but one buffer on a plain queue. */
+static __attribute__((noinline)) int
+vq_add_general(struct virtq_driver *vq,
+	       const struct virtq_sg *out, unsigned int n_out,
+	       const struct virtq_sg *in, unsigned int n_in, void *token)
 {
 	uint64_t segs = (uint64_t)n_out + n_in;
 	uint32_t in_len;
@@ -818,6 +819,32 @@ done:
 	vq_clean_sg(vq, out, n_out);
 	vq_clean_sg(vq, in, n_in);
 	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+vq_add_one(struct virtq_driver *vq, void *buf, uint32_t len, bool write,
+	   void *token);
+
+int virtq_driver_add(struct virtq_driver *vq,
+		     const struct virtq_sg *out, unsigned int n_out,
+		     const struct virtq_sg *in, unsigned int n_in,
+		     void *token)
+{
+	/*
+	 * One buffer, the queue fit for add_inbuf / add_outbuf: the same
+	 * chain and errors (all -EINVAL ones are alike; -ENOSPC after
+	 * them), in their few stores.
+	 */
+	if ((uint64_t)n_out + n_in == 1 && !(vq->flags & VQ_F_ADD_SLOW)) {
+		const struct virtq_sg *sg = n_out ? out : in;
+
+		if (!sg)
+			return -EINVAL;
+		if (n_in)
+			return vq_add_one(vq, sg->addr, sg->len, true, token);
+		return vq_add_one(vq, sg->addr, sg->len, false, token);
+	}
+	return vq_add_general(vq, out, n_out, in, n_in, token);
 }
 
 /* ---- publish and kick ---------------------------------------------------- */
@@ -955,8 +982,9 @@ static void *vq_detach(struct virtq_driver *vq, uint16_t head)
 	return token;
 }
 
-int virtq_driver_get_used(struct virtq_driver *vq, void **token,
-			  uint32_t *len)
+/* get_used() on a queue with hooks, or broken (plain ones: at the end). */
+static __attribute__((noinline)) int
+vq_get_used_general(struct virtq_driver *vq, void **token, uint32_t *len)
 {
 	struct virtq_used_elem *e;
 	uint32_t id, l;
@@ -1119,8 +1147,8 @@ vq_add_one_general(struct virtq_driver *vq, void *buf, uint32_t len,
 
 	sg.addr = buf;
 	sg.len = len;
-	return write ? virtq_driver_add(vq, 0, 0, &sg, 1, token) :
-		       virtq_driver_add(vq, &sg, 1, 0, 0, token);
+	return write ? vq_add_general(vq, 0, 0, &sg, 1, token) :
+		       vq_add_general(vq, &sg, 1, 0, 0, token);
 }
 
 /*
@@ -1264,7 +1292,7 @@ vq_get_used_hooks(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 	int r = 0;
 
 	for (k = 0; k < max; k++) {
-		r = virtq_driver_get_used(vq, &tokens[k], lens ? &lens[k] : 0);
+		r = vq_get_used_general(vq, &tokens[k], lens ? &lens[k] : 0);
 		if (r <= 0)
 			break;
 	}
@@ -1340,6 +1368,73 @@ vq_get_used_batch_slow(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 	if (!max)
 		return 0;
 	return vq_get_used_hooks(vq, tokens, lens, max);
+}
+
+/*
+ * vq_refresh_used() without the hooks (keep in step), when last_used has
+ * caught up with used_seen: 1 if entries are pending, 0 if not, -EIO.
+ * (get_used_batch has the same inline: keep the two in step.)
+ */
+static inline __attribute__((always_inline)) int
+vq_refresh_plain(struct virtq_driver *vq, uint32_t last)
+{
+	uint32_t idx;
+
+	/* P2: pairs with the device's release store of used->idx. */
+	idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
+	if (idx == last) {
+		if (vq->flags & VQ_F_NO_USED_EVENT)
+			return 0;
+		/* F2, as in vq_refresh_used. */
+		virtq_mb();
+		idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
+		if (idx == last)
+			return 0;
+	}
+	/* Only published chains can come back. */
+	if ((uint16_t)(idx - last) > vq_used_limit(vq))
+		return vq_set_broken(vq);
+	vq->used_seen = (uint16_t)idx;
+	return 1;
+}
+
+/* get_used() on a plain queue with a non-empty staged window. */
+static __attribute__((noinline, cold)) int
+vq_get_used_window(struct virtq_driver *vq, void **token, uint32_t *len)
+{
+	void *tok;
+	int r = vq_take_one(vq, &tok, len, true);
+
+	if (r > 0 && token)
+		*token = tok;
+	return r;
+}
+
+/*
+ * On a plain queue (not broken, no hooks), get_used is get_used_batch of
+ * one entry: the same checks (vq_take_one() makes get_used's), without
+ * the hooks' tests.
+ */
+int virtq_driver_get_used(struct virtq_driver *vq, void **token,
+			  uint32_t *len)
+{
+	uint32_t last = vq->last_used;
+	void *tok;
+	int r;
+
+	if (__builtin_expect(vq->flags & VQ_F_TAKE_SLOW, 0))
+		return vq_get_used_general(vq, token, len);
+	if (last == vq->used_seen) {
+		r = vq_refresh_plain(vq, last);
+		if (r <= 0)
+			return r;
+	}
+	if (__builtin_expect(vq->avail_idx != vq->avail_pub, 0))
+		return vq_get_used_window(vq, token, len);
+	r = vq_take_one(vq, &tok, len, false);
+	if (r > 0 && token)
+		*token = tok;
+	return r;
 }
 
 int virtq_driver_get_used_batch(struct virtq_driver *vq, void **tokens,
