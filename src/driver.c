@@ -125,13 +125,15 @@ struct virtq_driver {
 			void (*cache_clean)(void *, const void *, size_t);
 			void (*cache_invalidate)(void *, const void *, size_t);
 			void *opaque;
+			/* Published since the last kick_prepare.  64 bits:
+			 * publish adds without a cap, and it cannot wrap. */
+			uint64_t since_kick;
 			/* Not side by side: compilers would pair their
 			 * updates into vector instructions, longer than two
 			 * scalar ones. */
 			uint32_t num_free;	/* free descriptors */
 			uint32_t ind_stride;	/* bytes per indirect table */
 			uint32_t outstanding;	/* chains added, not yet back */
-			uint32_t since_kick;	/* published since last kick_prepare, capped */
 			uint16_t mask;		/* num - 1 */
 			uint16_t free_head;	/* first free descriptor */
 			uint16_t avail_idx;	/* next avail entry to fill (staged) */
@@ -141,7 +143,8 @@ struct virtq_driver {
 			uint16_t used_seen;	/* used->idx as last loaded and checked */
 			uint16_t ind_min;	/* chains of ind_min..ind_max segments */
 			uint16_t ind_max;	/*   go indirect */
-			uint16_t avail_flags;	/* what we last wrote to avail->flags */
+			uint8_t avail_flags;	/* what we last wrote to avail->flags
+						 * (NO_INTERRUPT is its one bit) */
 			uint8_t flags;		/* VQ_F_* */
 		};
 		char hot_lines[VQ_HOT_BYTES];
@@ -852,7 +855,6 @@ int virtq_driver_add(struct virtq_driver *vq,
 void virtq_driver_publish(struct virtq_driver *vq)
 {
 	uint16_t idx = vq->avail_idx, n = (uint16_t)(idx - vq->avail_pub);
-	uint32_t since;
 
 	if (!n || vq_broken(vq))
 		return;
@@ -863,11 +865,9 @@ void virtq_driver_publish(struct virtq_driver *vq)
 	 * only after this store, and we look at used->idx only after it. */
 	virtq_store_release(&vq->avail->idx, virtq_cpu_to_le16(idx));
 	vq->avail_pub = idx;
-	/* Capped at 0x10000: more than 2^16 entries between two
-	 * kick_prepare calls can't be told apart by u16 distance, so it
-	 * forces a kick.  (At most 0x10000 + 0x8000: no wrap.) */
-	since = vq->since_kick + n;
-	vq->since_kick = since < 0x10000 ? since : 0x10000;
+	/* More than 2^16 entries between two kick_prepare calls can't be
+	 * told apart by u16 distance: kick_prepare then forces a kick. */
+	vq->since_kick += n;
 	if (__builtin_expect(vq->flags & VQ_F_HOOKS, 0))
 		vq_clean(vq, &vq->avail->idx, sizeof(vq->avail->idx));
 }
@@ -939,7 +939,7 @@ static void vq_write_used_event(struct virtq_driver *vq, uint16_t idx)
 
 static void vq_write_avail_flags(struct virtq_driver *vq, uint16_t flags)
 {
-	vq->avail_flags = flags;
+	vq->avail_flags = (uint8_t)flags;
 	virtq_store_relaxed(&vq->avail->flags, virtq_cpu_to_le16(flags));
 	vq_clean(vq, &vq->avail->flags, sizeof(vq->avail->flags));
 }
