@@ -1308,7 +1308,7 @@ vq_take_one(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 	    bool staged)
 {
 	/* uint32_t, not uint16_t: no re-extending after each operation. */
-	uint32_t last = vq->last_used, mask = vq->mask, head = vq->free_head;
+	uint32_t last = vq->last_used, mask = vq->mask;
 	const struct virtq_used_elem *e = &vq->used->ring[last & mask];
 	struct vq_slot *s;
 	uint32_t id, l, tail, ndesc;
@@ -1331,7 +1331,7 @@ vq_take_one(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 	tail = s->tail;
 	ndesc = s->ndesc;
 	s->token = 0;
-	vq->slot[tail].next = (uint16_t)head;
+	vq->slot[tail].next = vq->free_head;
 	vq->free_head = (uint16_t)id;
 	vq->num_free += ndesc;
 	vq->outstanding--;
