@@ -1031,11 +1031,21 @@ vq_get_used_general(struct virtq_driver *vq, void **token, uint32_t *len)
 	return 1;
 }
 
+static __attribute__((noinline)) bool
+vq_has_used_hooks(const struct virtq_driver *vq)
+{
+	return vq_load_used_idx(vq) != vq->last_used;
+}
+
 bool virtq_driver_has_used(const struct virtq_driver *vq)
 {
 	if (vq_broken(vq) || vq->last_used != vq->used_seen)
 		return true;
-	return vq_load_used_idx(vq) != vq->last_used;
+	if (__builtin_expect(vq->flags & VQ_F_HOOKS, 0))
+		return vq_has_used_hooks(vq);
+	/* vq_load_used_idx() without the hook.  P2, as there. */
+	return virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx)) !=
+	       vq->last_used;
 }
 
 /* ---- callbacks ------------------------------------------------------------- */
