@@ -1233,16 +1233,14 @@ vq_take_used_loop(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 {
 	const struct virtq_used_elem *ring = vq->used->ring;
 	struct vq_slot *slot = vq->slot;
-	/* uint32_t: no re-extending.  i & mask is the u16 index masked:
-	 * num divides 2^16. */
-	uint32_t mask = vq->mask, last = vq->last_used, i = last;
-	uint32_t free_head = vq->free_head;
+	/* uint32_t: no re-extending.  (last + k) & mask is the u16 index
+	 * masked: num divides 2^16. */
+	uint32_t mask = vq->mask, last = vq->last_used;
 	uint32_t freed = 0;
-	void **t = tokens, **end = tokens + n;
-	unsigned int k;
+	size_t k;
 
-	for (; t != end; t++, i++) {
-		const struct virtq_used_elem *e = &ring[i & mask];
+	for (k = 0; k < n; k++) {
+		const struct virtq_used_elem *e = &ring[(last + k) & mask];
 		struct vq_slot *s;
 		uint32_t id, l;
 		void *tok;
@@ -1260,19 +1258,18 @@ vq_take_used_loop(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 			break;
 		if (staged && vq_staged_window(vq, s, (uint16_t)id))
 			break;
-		*t = tok;
+		tokens[k] = tok;
 		if (lens)
-			*lens++ = l;
+			lens[k] = l;
 		s->token = 0;
-		slot[s->tail].next = (uint16_t)free_head;
-		free_head = id;
+		/* free_head through memory: fewer register copies. */
+		slot[s->tail].next = vq->free_head;
+		vq->free_head = (uint16_t)id;
 		freed += s->ndesc;
 	}
-	k = (unsigned int)(t - tokens);
 	last = (uint16_t)(last + k);
-	vq->free_head = (uint16_t)free_head;
 	vq->num_free += freed;
-	vq->outstanding -= k;
+	vq->outstanding -= (uint32_t)k;
 	vq->last_used = (uint16_t)last;
 	if (k < n)		/* not a published outstanding head, or too long */
 		vq_set_broken(vq);	/* latched; the tokens so far returned */
