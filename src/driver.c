@@ -852,12 +852,17 @@ int virtq_driver_add(struct virtq_driver *vq,
 
 /* ---- publish and kick ---------------------------------------------------- */
 
-void virtq_driver_publish(struct virtq_driver *vq)
+/*
+ * publish, with the cache hook if @hooks (VQ_F_HOOKS is set).  True if
+ * avail->idx was stored.
+ */
+static inline __attribute__((always_inline)) bool
+vq_publish(struct virtq_driver *vq, bool hooks)
 {
 	uint16_t idx = vq->avail_idx, n = (uint16_t)(idx - vq->avail_pub);
 
 	if (!n || vq_broken(vq))
-		return;
+		return false;
 	/* P1: pairs with the device's acquire load of avail->idx; the
 	 * descriptors and avail->ring[] entries written by add are visible
 	 * to it after it sees this index.  Moving avail_pub is all it takes
@@ -868,18 +873,30 @@ void virtq_driver_publish(struct virtq_driver *vq)
 	/* More than 2^16 entries between two kick_prepare calls can't be
 	 * told apart by u16 distance: kick_prepare then forces a kick. */
 	vq->since_kick += n;
-	if (__builtin_expect(vq->flags & VQ_F_HOOKS, 0))
+	if (hooks)
+		vq_clean(vq, &vq->avail->idx, sizeof(vq->avail->idx));
+	return true;
+}
+
+void virtq_driver_publish(struct virtq_driver *vq)
+{
+	/* The flags tested after the store: a tail call with the hook. */
+	if (vq_publish(vq, false) &&
+	    __builtin_expect(vq->flags & VQ_F_HOOKS, 0))
 		vq_clean(vq, &vq->avail->idx, sizeof(vq->avail->idx));
 }
 
-bool virtq_driver_kick_prepare(struct virtq_driver *vq)
+/*
+ * kick_prepare on a queue that is not broken, with or without hooks;
+ * without, no registers to save for the hook calls.
+ */
+static inline __attribute__((always_inline)) bool
+vq_kick_prepare(struct virtq_driver *vq, bool hooks)
 {
 	uint16_t new_idx, old;
 	bool need;
 
-	if (vq_broken(vq))
-		return false;
-	virtq_driver_publish(vq);
+	vq_publish(vq, hooks);
 	if (!vq->since_kick)
 		return false;	/* nothing new for the device */
 	new_idx = vq->avail_pub;
@@ -893,20 +910,39 @@ bool virtq_driver_kick_prepare(struct virtq_driver *vq)
 	if (!(vq->flags & VQ_F_NOEVENT)) {
 		uint16_t event;
 
-		vq_invalidate(vq, vq->avail_event, sizeof(*vq->avail_event));
+		if (hooks)
+			vq_invalidate(vq, vq->avail_event,
+				      sizeof(*vq->avail_event));
 		event = virtq_le16_to_cpu(virtq_load_relaxed(vq->avail_event));
 		need = vq->since_kick > 0xffff ||
 		       virtq_need_event(event, new_idx, old);
 	} else {
 		uint16_t flags;
 
-		vq_invalidate(vq, &vq->used->flags, sizeof(vq->used->flags));
+		if (hooks)
+			vq_invalidate(vq, &vq->used->flags,
+				      sizeof(vq->used->flags));
 		flags = virtq_le16_to_cpu(virtq_load_relaxed(&vq->used->flags));
 		need = !(flags & VIRTQ_USED_F_NO_NOTIFY);
 	}
 	vq->kick_old = new_idx;
 	vq->since_kick = 0;
 	return need;
+}
+
+static __attribute__((noinline)) bool
+vq_kick_prepare_hooks(struct virtq_driver *vq)
+{
+	return vq_kick_prepare(vq, true);
+}
+
+bool virtq_driver_kick_prepare(struct virtq_driver *vq)
+{
+	if (vq_broken(vq))
+		return false;
+	if (__builtin_expect(vq->flags & VQ_F_HOOKS, 0))
+		return vq_kick_prepare_hooks(vq);
+	return vq_kick_prepare(vq, false);
 }
 
 int virtq_driver_notify(struct virtq_driver *vq)
