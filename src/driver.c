@@ -782,7 +782,10 @@ static int vq_add_plain(struct virtq_driver *vq,
 	return 0;
 }
 
-/* virtq_driver_add() of anything but one buffer on a plain queue. */
+/*
+ * virtq_driver_add() itself, for all but one buffer on a queue fit for
+ * add_inbuf (that one goes through vq_add_one()).
+ */
 static __attribute__((noinline)) int
 vq_add_general(struct virtq_driver *vq,
 	       const struct virtq_sg *out, unsigned int n_out,
