@@ -58,13 +58,20 @@ _Static_assert(ENOSPC == VQ_LINUX_ENOSPC, "ENOSPC differs from Linux");
  * descriptor only @next matters (free-list link).  For the head of an
  * outstanding chain every field is set; the other descriptors of a direct
  * chain use @next as the chain link (the same value written to desc.next).
- * @token is non-NULL exactly for heads of outstanding chains, @staged for
- * those not yet published: get_used accepts a used id only for a head with
- * a token that is not staged (the device cannot have seen it).
+ * @token is non-NULL exactly for heads of outstanding chains.  get_used
+ * accepts a used id only for a head with a token that is not staged
+ * (added, avail->idx not yet past it: the device cannot have seen it).
+ *
+ * Staged is not a flag that publish would have to clear entry by entry:
+ * @pos is the avail position the head was placed at, and a head can be
+ * staged only if the staged window [avail_pub, avail_idx) is non-empty
+ * and holds @pos (vq_staged()).  @pos alone does not decide: a chain kept
+ * out while 2^16 others went round has a stale @pos that the window can
+ * cover again, so the window's private ring copies are what decide.
  *
  * @ring is unrelated to the slot's own descriptor: slot[i].ring is the
- * private copy of avail->ring[i], so publish finds the staged heads
- * without reading shared memory back.
+ * private copy of avail->ring[i], so the staged heads are found without
+ * reading shared memory back.
  */
 struct vq_slot {
 	void *token;
@@ -72,10 +79,27 @@ struct vq_slot {
 	uint16_t next;		/* free-list link, or chain link while in use */
 	uint16_t tail;		/* last ring descriptor of the chain */
 	uint16_t ndesc;		/* ring descriptors held (1 if indirect) */
-	uint8_t indirect;	/* chain sits in an indirect table */
-	uint8_t staged;		/* head added, avail->idx not yet past it */
+	uint16_t pos;		/* avail position of this head when added */
 	uint16_t ring;		/* head we wrote to avail->ring[this index] */
 };
+
+/*
+ * vq->flags: each bit names a reason to leave a fast path, so that each
+ * fast path tests the few reasons that concern it with one instruction
+ * (all clear: go).  VQ_F_HOOKS and VQ_F_IND1 are set at init; the others
+ * move with the queue's state.
+ */
+#define VQ_F_BROKEN	0x01	/* the device broke the protocol */
+#define VQ_F_HOOKS	0x02	/* translate or a cache hook is set */
+#define VQ_F_IND1	0x04	/* one buffer goes indirect (indirect_min 1) */
+#define VQ_F_NOEVENT	0x08	/* VIRTQ_F_EVENT_IDX not negotiated */
+#define VQ_F_DISARMED	0x10	/* callbacks disabled */
+
+/* One-buffer adds need none of these; takes need neither of the first. */
+#define VQ_F_ADD_SLOW	(VQ_F_BROKEN | VQ_F_HOOKS | VQ_F_IND1)
+#define VQ_F_TAKE_SLOW	(VQ_F_BROKEN | VQ_F_HOOKS)
+/* used_event follows last_used: EVENT_IDX with callbacks enabled. */
+#define VQ_F_NO_USED_EVENT	(VQ_F_NOEVENT | VQ_F_DISARMED)
 
 /* Hot fields (add / publish / kick / get_used) fill the first two lines. */
 #define VQ_HOT_BYTES	128
@@ -101,10 +125,15 @@ struct virtq_driver {
 			void (*cache_clean)(void *, const void *, size_t);
 			void (*cache_invalidate)(void *, const void *, size_t);
 			void *opaque;
+			/* Published since the last kick_prepare.  64 bits:
+			 * publish adds without a cap, and it cannot wrap. */
+			uint64_t since_kick;
+			/* Not side by side: compilers would pair their
+			 * updates into vector instructions, longer than two
+			 * scalar ones. */
 			uint32_t num_free;	/* free descriptors */
-			uint32_t outstanding;	/* chains added, not yet back */
 			uint32_t ind_stride;	/* bytes per indirect table */
-			uint32_t since_kick;	/* published since last kick_prepare, capped */
+			uint32_t outstanding;	/* chains added, not yet back */
 			uint16_t mask;		/* num - 1 */
 			uint16_t free_head;	/* first free descriptor */
 			uint16_t avail_idx;	/* next avail entry to fill (staged) */
@@ -114,11 +143,9 @@ struct virtq_driver {
 			uint16_t used_seen;	/* used->idx as last loaded and checked */
 			uint16_t ind_min;	/* chains of ind_min..ind_max segments */
 			uint16_t ind_max;	/*   go indirect */
-			uint16_t avail_flags;	/* what we last wrote to avail->flags */
-			bool event_idx;		/* VIRTQ_F_EVENT_IDX negotiated */
-			bool broken;		/* the device broke the protocol */
-			bool cb_armed;		/* callbacks enabled */
-			bool plain;		/* no translate, no cache hooks */
+			uint8_t avail_flags;	/* what we last wrote to avail->flags
+						 * (NO_INTERRUPT is its one bit) */
+			uint8_t flags;		/* VQ_F_* */
 		};
 		char hot_lines[VQ_HOT_BYTES];
 	};
@@ -231,8 +258,56 @@ static inline uint16_t vq_load_used_idx(const struct virtq_driver *vq)
 
 static int vq_set_broken(struct virtq_driver *vq)
 {
-	vq->broken = true;
+	vq->flags |= VQ_F_BROKEN;
 	return -EIO;
+}
+
+static inline bool vq_broken(const struct virtq_driver *vq)
+{
+	return vq->flags & VQ_F_BROKEN;
+}
+
+/*
+ * Is the outstanding head @head (record @s) staged, i.e. added but not
+ * yet published?  A head is staged exactly when it sits at a position of
+ * the staged window [avail_pub, avail_idx).  That window is at most num
+ * long (each staged chain holds a descriptor) and num divides 2^16, so
+ * the one window position that can hold @head is s->pos, and
+ * slot[pos & mask].ring tells whose head was placed there.  A stale pos
+ * (the chain was published, then 2^16 entries went round while it stayed
+ * out) that the window covers again finds another head there: a
+ * published chain is never taken for a staged one, nor the reverse.
+ * Empty window (the common case): one compare.
+ */
+static __attribute__((noinline, cold)) bool
+vq_staged_window(const struct virtq_driver *vq, const struct vq_slot *s,
+		 uint16_t head)
+{
+	uint16_t pub = vq->avail_pub;
+
+	return (uint16_t)(s->pos - pub) < (uint16_t)(vq->avail_idx - pub) &&
+	       vq->slot[s->pos & vq->mask].ring == head;
+}
+
+static inline bool vq_staged(const struct virtq_driver *vq,
+			     const struct vq_slot *s, uint16_t head)
+{
+	if (__builtin_expect(vq->avail_idx == vq->avail_pub, 1))
+		return false;
+	return vq_staged_window(vq, s, head);
+}
+
+/*
+ * The most entries used->idx may be ahead of last_used: the chains out
+ * and published (staged ones are not the device's to return yet).
+ */
+static inline uint32_t vq_used_limit(const struct virtq_driver *vq)
+{
+	uint16_t staged = (uint16_t)(vq->avail_idx - vq->avail_pub);
+
+	if (__builtin_expect(!staged, 1))
+		return vq->outstanding;
+	return vq->outstanding > staged ? vq->outstanding - staged : 0;
 }
 
 /* ---- setup ------------------------------------------------------------- */
@@ -297,8 +372,7 @@ static void vq_reset_state(struct virtq_driver *vq)
 		s->next = (uint16_t)(i + 1);	/* last one is never followed */
 		s->tail = 0;
 		s->ndesc = 0;
-		s->indirect = 0;
-		s->staged = 0;
+		s->pos = 0;
 		s->ring = 0;
 	}
 	vq->num_free = num;
@@ -311,8 +385,9 @@ static void vq_reset_state(struct virtq_driver *vq)
 	vq->last_used = 0;
 	vq->used_seen = 0;
 	vq->avail_flags = 0;
-	vq->broken = false;
-	vq->cb_armed = true;	/* zeroed rings ask for every interrupt */
+	/* Not broken, callbacks armed: zeroed rings ask for every
+	 * interrupt. */
+	vq->flags &= (uint8_t)~(VQ_F_BROKEN | VQ_F_DISARMED);
 	vq->detach_pos = 0;
 }
 
@@ -381,7 +456,6 @@ int virtq_driver_init(struct virtq_driver *vq, size_t mem_len,
 	vq->num = num;
 	vq->mask = (uint16_t)(num - 1);
 	vq->features = cfg->features;
-	vq->event_idx = !!(cfg->features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX));
 	vq->desc = cfg->desc;
 	vq->avail = cfg->avail;
 	vq->used = cfg->used;
@@ -394,8 +468,11 @@ int virtq_driver_init(struct virtq_driver *vq, size_t mem_len,
 	vq->cache_clean = cfg->cache_clean;
 	vq->cache_invalidate = cfg->cache_invalidate;
 	vq->opaque = cfg->opaque;
-	vq->plain = !cfg->translate && !cfg->cache_clean &&
-		    !cfg->cache_invalidate;
+	vq->flags = 0;
+	if (!(cfg->features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX)))
+		vq->flags |= VQ_F_NOEVENT;
+	if (cfg->translate || cfg->cache_clean || cfg->cache_invalidate)
+		vq->flags |= VQ_F_HOOKS;
 
 	if (vq_map_area(vq, cfg->desc, virtq_desc_size(num), &vq->desc_dev) ||
 	    vq_map_area(vq, cfg->avail, virtq_avail_size(num), &vq->avail_dev) ||
@@ -404,6 +481,8 @@ int virtq_driver_init(struct virtq_driver *vq, size_t mem_len,
 	r = vq_setup_indirect(vq, cfg);
 	if (r)
 		return r;
+	if (vq->ind_min == 1)
+		vq->flags |= VQ_F_IND1;
 
 	vq_reset_state(vq);
 	return 0;
@@ -556,8 +635,7 @@ static void vq_clean_sg(const struct virtq_driver *vq,
 /* Record the chain at @head and stage it in the avail ring. */
 static inline __attribute__((always_inline)) void
 vq_commit(struct virtq_driver *vq, uint16_t head, uint16_t tail,
-		      uint16_t next_free, uint32_t ndesc, bool indirect,
-		      uint32_t in_len, void *token)
+	  uint16_t next_free, uint32_t ndesc, uint32_t in_len, void *token)
 {
 	struct vq_slot *s = &vq->slot[head];
 	uint16_t *ent;
@@ -566,8 +644,7 @@ vq_commit(struct virtq_driver *vq, uint16_t head, uint16_t tail,
 	s->in_len = in_len;
 	s->tail = tail;
 	s->ndesc = (uint16_t)ndesc;
-	s->indirect = indirect;
-	s->staged = 1;
+	s->pos = vq->avail_idx;	/* staged until avail_pub passes it */
 	vq->slot[vq->avail_idx & vq->mask].ring = head;
 	vq->free_head = next_free;
 	vq->num_free -= ndesc;
@@ -612,7 +689,7 @@ static int vq_add_indirect(struct virtq_driver *vq,
 	d->next = 0;
 	vq_clean(vq, d, sizeof(*d));
 
-	vq_commit(vq, head, head, vq->slot[head].next, 1, true, in_len, token);
+	vq_commit(vq, head, head, vq->slot[head].next, 1, in_len, token);
 	return 0;
 }
 
@@ -646,7 +723,7 @@ static int vq_add_direct(struct virtq_driver *vq,
 			i = vq->slot[i].next;
 		}
 	}
-	vq_commit(vq, head, c.last, c.idx, c.count, false, in_len, token);
+	vq_commit(vq, head, c.last, c.idx, c.count, in_len, token);
 	return 0;
 }
 
@@ -700,26 +777,30 @@ static int vq_add_plain(struct virtq_driver *vq,
 		return -EINVAL;
 	desc[last].flags = virtq_cpu_to_le16(n_in ? VIRTQ_DESC_F_WRITE : 0);
 	desc[last].next = 0;
-	vq_commit(vq, head, last, idx, n_out + n_in, false,
-		  (uint32_t)in_total, token);
+	vq_commit(vq, head, last, idx, n_out + n_in, (uint32_t)in_total,
+		  token);
 	return 0;
 }
 
-int virtq_driver_add(struct virtq_driver *vq,
-		     const struct virtq_sg *out, unsigned int n_out,
-		     const struct virtq_sg *in, unsigned int n_in,
-		     void *token)
+/*
+ * virtq_driver_add() itself, for all but one buffer on a queue fit for
+ * add_inbuf (that one goes through vq_add_one()).
+ */
+static __attribute__((noinline)) int
+vq_add_general(struct virtq_driver *vq,
+	       const struct virtq_sg *out, unsigned int n_out,
+	       const struct virtq_sg *in, unsigned int n_in, void *token)
 {
 	uint64_t segs = (uint64_t)n_out + n_in;
 	uint32_t in_len;
 	int r;
 
-	if (vq->broken)
+	if (vq_broken(vq))
 		return -EIO;
 	if (!token)
 		return -EINVAL;
 	/* Not indirect: no pool (ind_max 0), or segs outside its range. */
-	if (vq->plain && segs && segs <= vq->num_free &&
+	if (!(vq->flags & VQ_F_HOOKS) && segs && segs <= vq->num_free &&
 	    (segs < vq->ind_min || segs > vq->ind_max) &&
 	    (out || !n_out) && (in || !n_in))
 		return vq_add_plain(vq, out, n_out, in, n_in, token);
@@ -746,41 +827,79 @@ done:
 	return 0;
 }
 
+static inline __attribute__((always_inline)) int
+vq_add_one(struct virtq_driver *vq, void *buf, uint32_t len, bool write,
+	   void *token);
+
+int virtq_driver_add(struct virtq_driver *vq,
+		     const struct virtq_sg *out, unsigned int n_out,
+		     const struct virtq_sg *in, unsigned int n_in,
+		     void *token)
+{
+	/*
+	 * One buffer, the queue fit for add_inbuf / add_outbuf: the same
+	 * chain and errors (all -EINVAL ones are alike; -ENOSPC after
+	 * them), in their few stores.
+	 */
+	if ((uint64_t)n_out + n_in == 1 && !(vq->flags & VQ_F_ADD_SLOW)) {
+		const struct virtq_sg *sg = n_out ? out : in;
+
+		if (!sg)
+			return -EINVAL;
+		if (n_in)
+			return vq_add_one(vq, sg->addr, sg->len, true, token);
+		return vq_add_one(vq, sg->addr, sg->len, false, token);
+	}
+	return vq_add_general(vq, out, n_out, in, n_in, token);
+}
+
 /* ---- publish and kick ---------------------------------------------------- */
+
+/*
+ * publish, with the cache hook if @hooks (VQ_F_HOOKS is set).  True if
+ * avail->idx was stored.
+ */
+static inline __attribute__((always_inline)) bool
+vq_publish(struct virtq_driver *vq, bool hooks)
+{
+	uint16_t idx = vq->avail_idx, n = (uint16_t)(idx - vq->avail_pub);
+
+	if (!n || vq_broken(vq))
+		return false;
+	/* P1: pairs with the device's acquire load of avail->idx; the
+	 * descriptors and avail->ring[] entries written by add are visible
+	 * to it after it sees this index.  Moving avail_pub is all it takes
+	 * to unstage the heads (vq_staged()); the device may return them
+	 * only after this store, and we look at used->idx only after it. */
+	virtq_store_release(&vq->avail->idx, virtq_cpu_to_le16(idx));
+	vq->avail_pub = idx;
+	/* More than 2^16 entries between two kick_prepare calls can't be
+	 * told apart by u16 distance: kick_prepare then forces a kick. */
+	vq->since_kick += n;
+	if (hooks)
+		vq_clean(vq, &vq->avail->idx, sizeof(vq->avail->idx));
+	return true;
+}
 
 void virtq_driver_publish(struct virtq_driver *vq)
 {
-	uint16_t n = (uint16_t)(vq->avail_idx - vq->avail_pub), i;
-
-	if (vq->broken || !n)
-		return;
-	/* From our private copy of the ring (n <= num: each staged chain
-	 * holds a descriptor).  Before the store: once the device sees the
-	 * index it may return these heads. */
-	for (i = vq->avail_pub; i != vq->avail_idx; i++)
-		vq->slot[vq->slot[i & vq->mask].ring].staged = 0;
-	/* P1: pairs with the device's acquire load of avail->idx; the
-	 * descriptors and avail->ring[] entries written by add are visible
-	 * to it after it sees this index. */
-	virtq_store_release(&vq->avail->idx, virtq_cpu_to_le16(vq->avail_idx));
-	vq->avail_pub = vq->avail_idx;
-	/* Capped: more than 2^16 entries between two kick_prepare calls
-	 * can't be told apart by u16 distance, so it forces a kick. */
-	if (vq->since_kick <= 0xffff)
-		vq->since_kick += n;
-	/* Last, so that it is a tail call: no registers to save without
-	 * a hook. */
-	vq_clean(vq, &vq->avail->idx, sizeof(vq->avail->idx));
+	/* The flags tested after the store: a tail call with the hook. */
+	if (vq_publish(vq, false) &&
+	    __builtin_expect(vq->flags & VQ_F_HOOKS, 0))
+		vq_clean(vq, &vq->avail->idx, sizeof(vq->avail->idx));
 }
 
-bool virtq_driver_kick_prepare(struct virtq_driver *vq)
+/*
+ * kick_prepare on a queue that is not broken, with or without hooks;
+ * without, no registers to save for the hook calls.
+ */
+static inline __attribute__((always_inline)) bool
+vq_kick_prepare(struct virtq_driver *vq, bool hooks)
 {
 	uint16_t new_idx, old;
 	bool need;
 
-	if (vq->broken)
-		return false;
-	virtq_driver_publish(vq);
+	vq_publish(vq, hooks);
 	if (!vq->since_kick)
 		return false;	/* nothing new for the device */
 	new_idx = vq->avail_pub;
@@ -791,23 +910,42 @@ bool virtq_driver_kick_prepare(struct virtq_driver *vq)
 	 * of avail_event (or clearing NO_NOTIFY), fence, load of avail->idx.
 	 * One of the two sides sees the other's store: no lost kick. */
 	virtq_mb();
-	if (vq->event_idx) {
+	if (!(vq->flags & VQ_F_NOEVENT)) {
 		uint16_t event;
 
-		vq_invalidate(vq, vq->avail_event, sizeof(*vq->avail_event));
+		if (hooks)
+			vq_invalidate(vq, vq->avail_event,
+				      sizeof(*vq->avail_event));
 		event = virtq_le16_to_cpu(virtq_load_relaxed(vq->avail_event));
 		need = vq->since_kick > 0xffff ||
 		       virtq_need_event(event, new_idx, old);
 	} else {
 		uint16_t flags;
 
-		vq_invalidate(vq, &vq->used->flags, sizeof(vq->used->flags));
+		if (hooks)
+			vq_invalidate(vq, &vq->used->flags,
+				      sizeof(vq->used->flags));
 		flags = virtq_le16_to_cpu(virtq_load_relaxed(&vq->used->flags));
 		need = !(flags & VIRTQ_USED_F_NO_NOTIFY);
 	}
 	vq->kick_old = new_idx;
 	vq->since_kick = 0;
 	return need;
+}
+
+static __attribute__((noinline)) bool
+vq_kick_prepare_hooks(struct virtq_driver *vq)
+{
+	return vq_kick_prepare(vq, true);
+}
+
+bool virtq_driver_kick_prepare(struct virtq_driver *vq)
+{
+	if (vq_broken(vq))
+		return false;
+	if (__builtin_expect(vq->flags & VQ_F_HOOKS, 0))
+		return vq_kick_prepare_hooks(vq);
+	return vq_kick_prepare(vq, false);
 }
 
 int virtq_driver_notify(struct virtq_driver *vq)
@@ -821,7 +959,7 @@ int virtq_driver_kick(struct virtq_driver *vq)
 {
 	int r;
 
-	if (vq->broken)
+	if (vq_broken(vq))
 		return -EIO;
 	if (!virtq_driver_kick_prepare(vq))
 		return 0;
@@ -840,7 +978,7 @@ static void vq_write_used_event(struct virtq_driver *vq, uint16_t idx)
 
 static void vq_write_avail_flags(struct virtq_driver *vq, uint16_t flags)
 {
-	vq->avail_flags = flags;
+	vq->avail_flags = (uint8_t)flags;
 	virtq_store_relaxed(&vq->avail->flags, virtq_cpu_to_le16(flags));
 	vq_clean(vq, &vq->avail->flags, sizeof(vq->avail->flags));
 }
@@ -852,11 +990,9 @@ static void vq_write_avail_flags(struct virtq_driver *vq, uint16_t flags)
  */
 static int vq_refresh_used(struct virtq_driver *vq)
 {
-	uint16_t staged = (uint16_t)(vq->avail_idx - vq->avail_pub);
-	uint32_t limit;
 	uint16_t idx = vq_load_used_idx(vq);
 
-	if (idx == vq->last_used && vq->cb_armed && vq->event_idx) {
+	if (idx == vq->last_used && !(vq->flags & VQ_F_NO_USED_EVENT)) {
 		/* F2: get_used stored used_event = last_used; this fence,
 		 * then the load of used->idx; pairs with the device's store
 		 * of used->idx, fence, load of used_event.  Without it we
@@ -865,10 +1001,7 @@ static int vq_refresh_used(struct virtq_driver *vq)
 		virtq_mb();
 		idx = vq_load_used_idx(vq);
 	}
-	/* Only published chains can come back: staged ones are not the
-	 * device's to return yet. */
-	limit = vq->outstanding > staged ? vq->outstanding - staged : 0;
-	if ((uint16_t)(idx - vq->last_used) > limit)
+	if ((uint16_t)(idx - vq->last_used) > vq_used_limit(vq))
 		return vq_set_broken(vq);
 	vq->used_seen = idx;
 	return idx != vq->last_used;
@@ -888,14 +1021,16 @@ static void *vq_detach(struct virtq_driver *vq, uint16_t head)
 	return token;
 }
 
-int virtq_driver_get_used(struct virtq_driver *vq, void **token,
-			  uint32_t *len)
+/* get_used() on a queue with hooks, or broken (plain ones: at the end). */
+static __attribute__((noinline)) int
+vq_get_used_general(struct virtq_driver *vq, void **token, uint32_t *len)
 {
 	struct virtq_used_elem *e;
 	uint32_t id, l;
 	void *tok;
+	struct vq_slot *s;
 
-	if (vq->broken)
+	if (vq_broken(vq))
 		return -EIO;
 	if (vq->last_used == vq->used_seen) {
 		int r = vq_refresh_used(vq);
@@ -916,14 +1051,17 @@ int virtq_driver_get_used(struct virtq_driver *vq, void **token,
 	id = virtq_le32_to_cpu(e->id);
 	l = virtq_le32_to_cpu(e->len);
 	virtq_compiler_barrier();
-	if (id > vq->mask || !vq->slot[id].token || vq->slot[id].staged)
+	if (id > vq->mask)
+		return vq_set_broken(vq);	/* not a descriptor index */
+	s = &vq->slot[id];
+	if (!s->token || vq_staged(vq, s, (uint16_t)id))
 		return vq_set_broken(vq);	/* not a published outstanding head */
-	if (l > vq->slot[id].in_len)
+	if (l > s->in_len)
 		return vq_set_broken(vq);	/* wrote more than it was given */
 
 	tok = vq_detach(vq, (uint16_t)id);
 	vq->last_used++;
-	if (vq->cb_armed && vq->event_idx)
+	if (!(vq->flags & VQ_F_NO_USED_EVENT))
 		vq_write_used_event(vq, vq->last_used);
 	if (token)
 		*token = tok;
@@ -932,19 +1070,29 @@ int virtq_driver_get_used(struct virtq_driver *vq, void **token,
 	return 1;
 }
 
+static __attribute__((noinline)) bool
+vq_has_used_hooks(const struct virtq_driver *vq)
+{
+	return vq_load_used_idx(vq) != vq->last_used;
+}
+
 bool virtq_driver_has_used(const struct virtq_driver *vq)
 {
-	if (vq->broken || vq->last_used != vq->used_seen)
+	if (vq_broken(vq) || vq->last_used != vq->used_seen)
 		return true;
-	return vq_load_used_idx(vq) != vq->last_used;
+	if (__builtin_expect(vq->flags & VQ_F_HOOKS, 0))
+		return vq_has_used_hooks(vq);
+	/* vq_load_used_idx() without the hook.  P2, as there. */
+	return virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx)) !=
+	       vq->last_used;
 }
 
 /* ---- callbacks ------------------------------------------------------------- */
 
 void virtq_driver_disable_cb(struct virtq_driver *vq)
 {
-	vq->cb_armed = false;
-	if (vq->event_idx) {
+	vq->flags |= VQ_F_DISARMED;
+	if (!(vq->flags & VQ_F_NOEVENT)) {
 		/*
 		 * Half the index space ahead: the device is at most num <=
 		 * 32768 entries past last_used, so it does not reach this
@@ -961,13 +1109,13 @@ void virtq_driver_disable_cb(struct virtq_driver *vq)
 /* Arm the interrupt at used entry @event, then recheck (F2). */
 static bool vq_arm(struct virtq_driver *vq, uint16_t event)
 {
-	vq->cb_armed = true;
-	if (vq->event_idx)
+	vq->flags &= (uint8_t)~VQ_F_DISARMED;
+	if (!(vq->flags & VQ_F_NOEVENT))
 		vq_write_used_event(vq, event);
 	else if (vq->avail_flags & VIRTQ_AVAIL_F_NO_INTERRUPT)
 		vq_write_avail_flags(vq, vq->avail_flags &
 					 (uint16_t)~VIRTQ_AVAIL_F_NO_INTERRUPT);
-	if (vq->broken || vq->last_used != vq->used_seen)
+	if (vq_broken(vq) || vq->last_used != vq->used_seen)
 		return false;
 	/* F2: the used_event / avail->flags store above, this fence, then
 	 * the load of used->idx; pairs with the device's store of
@@ -1002,7 +1150,6 @@ int virtq_driver_detach_unused(struct virtq_driver *vq, void **token)
 			continue;
 		if (token)
 			*token = vq->slot[i].token;
-		vq->slot[i].staged = 0;	/* it may never have been published */
 		vq_detach(vq, (uint16_t)i);
 		vq->detach_pos = (i + 1) & vq->mask;
 		return 1;
@@ -1032,12 +1179,15 @@ uint32_t virtq_driver_num_free(const struct virtq_driver *vq)
 
 bool virtq_driver_is_broken(const struct virtq_driver *vq)
 {
-	return vq->broken;
+	return vq_broken(vq);
 }
 
 /* ---- fast paths: one buffer in, many chains out ---------------------- */
 
-/* add_inbuf / add_outbuf through the general path (hooks, indirect_min 1). */
+/*
+ * add_inbuf / add_outbuf through the general path (broken, hooks,
+ * indirect_min 1): virtq_driver_add() gives the errors, in its order.
+ */
 static __attribute__((noinline)) int
 vq_add_one_general(struct virtq_driver *vq, void *buf, uint32_t len,
 		   bool write, void *token)
@@ -1046,16 +1196,16 @@ vq_add_one_general(struct virtq_driver *vq, void *buf, uint32_t len,
 
 	sg.addr = buf;
 	sg.len = len;
-	return write ? virtq_driver_add(vq, 0, 0, &sg, 1, token) :
-		       virtq_driver_add(vq, &sg, 1, 0, 0, token);
+	return write ? vq_add_general(vq, 0, 0, &sg, 1, token) :
+		       vq_add_general(vq, &sg, 1, 0, 0, token);
 }
 
 /*
  * A chain of one buffer, as virtq_driver_add() would build it, in a few
  * stores.  Without translate or cache hooks, and when a single buffer does
  * not go indirect (indirect_min 1), it is one direct descriptor; anything
- * else goes through virtq_driver_add(), which gives the same errors in
- * the same order.
+ * else (a broken queue too) goes through virtq_driver_add(), which gives
+ * the same errors in the same order.
  */
 static inline __attribute__((always_inline)) int
 vq_add_one(struct virtq_driver *vq, void *buf, uint32_t len, bool write,
@@ -1063,17 +1213,18 @@ vq_add_one(struct virtq_driver *vq, void *buf, uint32_t len, bool write,
 {
 	struct virtq_desc *d;
 	struct vq_slot *s;
-	uint16_t head;
+	uint32_t nfree, head, pos, at;	/* not uint16_t: no re-extending */
 
-	if (vq->broken)
-		return -EIO;
+	if (__builtin_expect(vq->flags & VQ_F_ADD_SLOW, 0))
+		return vq_add_one_general(vq, buf, len, write, token);
 	if (!token || !len)
 		return -EINVAL;
-	if (!vq->plain || vq->ind_min == 1)
-		return vq_add_one_general(vq, buf, len, write, token);
-	if (!vq->num_free)
+	nfree = vq->num_free;
+	if (!nfree)
 		return -ENOSPC;
 	head = vq->free_head;
+	pos = vq->avail_idx;
+	at = pos & vq->mask;
 	d = &vq->desc[head];
 	d->addr = virtq_cpu_to_le64((uint64_t)(uintptr_t)buf);
 	d->len = virtq_cpu_to_le32(len);
@@ -1083,17 +1234,16 @@ vq_add_one(struct virtq_driver *vq, void *buf, uint32_t len, bool write,
 	s = &vq->slot[head];
 	s->token = token;
 	s->in_len = write ? len : 0;
-	s->tail = head;
+	s->tail = (uint16_t)head;
 	s->ndesc = 1;
-	s->indirect = 0;
-	s->staged = 1;		/* as vq_commit: not returnable until published */
-	vq->slot[vq->avail_idx & vq->mask].ring = head;
+	s->pos = (uint16_t)pos;	/* as vq_commit: staged until published */
+	vq->slot[at].ring = (uint16_t)head;
 	vq->free_head = s->next;
-	vq->num_free--;
+	vq->num_free = nfree - 1;
 	vq->outstanding++;
 	/* Plain store: the device reads it only after P1 (publish). */
-	vq->avail->ring[vq->avail_idx & vq->mask] = virtq_cpu_to_le16(head);
-	vq->avail_idx++;
+	vq->avail->ring[at] = virtq_cpu_to_le16((uint16_t)head);
+	vq->avail_idx = (uint16_t)(pos + 1);
 	return 0;
 }
 
@@ -1110,27 +1260,29 @@ int virtq_driver_add_outbuf(struct virtq_driver *vq, const void *buf,
 }
 
 /*
- * Take up to @max of the entries up to used_seen (already loaded and
+ * Take up to @n (>= 1) of the entries up to used_seen (already loaded and
  * checked) on a plain queue (no cache hooks): the checks get_used makes on
  * every entry (keep the two in step), used_event moved once for the batch.
+ * Instantiated with and without @lens, and with and without a staged
+ * window to look in (@staged), so that neither is tested per entry.
  */
-static __attribute__((noinline)) int
-vq_take_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
-		   unsigned int max)
+static inline __attribute__((always_inline)) int
+vq_take_used_loop(struct virtq_driver *vq, void **tokens, uint32_t *lens,
+		  unsigned int n, bool staged)
 {
-	struct virtq_used_elem *ring = vq->used->ring;
+	const struct virtq_used_elem *ring = vq->used->ring;
 	struct vq_slot *slot = vq->slot;
-	uint16_t mask = vq->mask, last = vq->last_used;
-	uint16_t free_head = vq->free_head;
+	/* uint32_t: no re-extending.  (last + k) & mask is the u16 index
+	 * masked: num divides 2^16. */
+	uint32_t mask = vq->mask, last = vq->last_used;
 	uint32_t freed = 0;
-	unsigned int k, n = (uint16_t)(vq->used_seen - last);
+	size_t k;
 
-	if (n > max)
-		n = max;
-	for (k = 0; k < n; k++, last++) {
-		struct virtq_used_elem *e = &ring[last & mask];
+	for (k = 0; k < n; k++) {
+		const struct virtq_used_elem *e = &ring[(last + k) & mask];
 		struct vq_slot *s;
 		uint32_t id, l;
+		void *tok;
 
 		/* Each field read once, then the copies checked (as in
 		 * get_used: ordered by P2 when used->idx was loaded). */
@@ -1140,25 +1292,41 @@ vq_take_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 		if (id > mask)
 			break;
 		s = &slot[id];
-		if (!s->token || s->staged || l > s->in_len)
+		tok = s->token;
+		if (!tok || l > s->in_len)
 			break;
-		tokens[k] = s->token;
+		if (staged && vq_staged_window(vq, s, (uint16_t)id))
+			break;
+		tokens[k] = tok;
 		if (lens)
 			lens[k] = l;
 		s->token = 0;
-		slot[s->tail].next = free_head;
-		free_head = (uint16_t)id;
+		/* free_head through memory: fewer register copies. */
+		slot[s->tail].next = vq->free_head;
+		vq->free_head = (uint16_t)id;
 		freed += s->ndesc;
 	}
-	vq->free_head = free_head;
+	last = (uint16_t)(last + k);
 	vq->num_free += freed;
-	vq->outstanding -= k;
-	vq->last_used = last;
+	vq->outstanding -= (uint32_t)k;
+	vq->last_used = (uint16_t)last;
 	if (k < n)		/* not a published outstanding head, or too long */
 		vq_set_broken(vq);	/* latched; the tokens so far returned */
-	if (k && vq->cb_armed && vq->event_idx)	/* plain: no cache hook */
-		virtq_store_relaxed(vq->used_event, virtq_cpu_to_le16(last));
+	if (k && !(vq->flags & VQ_F_NO_USED_EVENT))	/* plain: no cache hook */
+		virtq_store_relaxed(vq->used_event,
+				    virtq_cpu_to_le16((uint16_t)last));
 	return k ? (int)k : -EIO;
+}
+
+static __attribute__((noinline)) int
+vq_take_used_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens,
+		   unsigned int n)
+{
+	if (__builtin_expect(vq->avail_idx != vq->avail_pub, 0))
+		return vq_take_used_loop(vq, tokens, lens, n, true);
+	if (lens)
+		return vq_take_used_loop(vq, tokens, lens, n, false);
+	return vq_take_used_loop(vq, tokens, 0, n, false);
 }
 
 /* With cache hooks: get_used() entry by entry (its checks, its hooks). */
@@ -1170,62 +1338,167 @@ vq_get_used_hooks(struct virtq_driver *vq, void **tokens, uint32_t *lens,
 	int r = 0;
 
 	for (k = 0; k < max; k++) {
-		r = virtq_driver_get_used(vq, &tokens[k], lens ? &lens[k] : 0);
+		r = vq_get_used_general(vq, &tokens[k], lens ? &lens[k] : 0);
 		if (r <= 0)
 			break;
 	}
 	return k ? (int)k : r;
 }
 
-/* vq_take_used() of one entry, without the loop (plain queue). */
-static __attribute__((noinline)) int
-vq_take_one_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens)
+/*
+ * vq_take_used_loop() of one entry, without the loop (plain queue); with
+ * @staged, a non-empty staged window to look in.
+ */
+static inline __attribute__((always_inline)) int
+vq_take_one(struct virtq_driver *vq, void **tokens, uint32_t *lens,
+	    bool staged)
 {
-	struct virtq_used_elem *e = &vq->used->ring[vq->last_used & vq->mask];
+	/* uint32_t, not uint16_t: no re-extending after each operation. */
+	uint32_t last = vq->last_used, mask = vq->mask;
+	const struct virtq_used_elem *e = &vq->used->ring[last & mask];
 	struct vq_slot *s;
-	uint32_t id, l;
+	uint32_t id, l, tail, ndesc;
+	void *tok;
 
 	id = virtq_le32_to_cpu(e->id);
 	l = virtq_le32_to_cpu(e->len);
 	virtq_compiler_barrier();
-	if (id > vq->mask)
+	if (id > mask)
 		return vq_set_broken(vq);
 	s = &vq->slot[id];
-	if (!s->token || s->staged || l > s->in_len)
+	tok = s->token;
+	if (!tok || l > s->in_len)
 		return vq_set_broken(vq);
-	tokens[0] = s->token;
+	if (staged && vq_staged_window(vq, s, (uint16_t)id))
+		return vq_set_broken(vq);
+	tokens[0] = tok;
 	if (lens)
 		lens[0] = l;
+	tail = s->tail;
+	ndesc = s->ndesc;
 	s->token = 0;
-	vq->slot[s->tail].next = vq->free_head;
+	vq->slot[tail].next = vq->free_head;
 	vq->free_head = (uint16_t)id;
-	vq->num_free += s->ndesc;
+	vq->num_free += ndesc;
 	vq->outstanding--;
-	vq->last_used++;
-	if (vq->cb_armed && vq->event_idx)	/* plain: no cache hook */
+	last = (uint16_t)(last + 1);
+	vq->last_used = (uint16_t)last;
+	if (!(vq->flags & VQ_F_NO_USED_EVENT))	/* plain: no cache hook */
 		virtq_store_relaxed(vq->used_event,
-				    virtq_cpu_to_le16(vq->last_used));
+				    virtq_cpu_to_le16((uint16_t)last));
 	return 1;
+}
+
+static __attribute__((noinline, cold)) int
+vq_take_one_window(struct virtq_driver *vq, void **tokens, uint32_t *lens)
+{
+	return vq_take_one(vq, tokens, lens, true);
+}
+
+/* The staged window is looked at before anything is read from the ring. */
+static __attribute__((noinline)) int
+vq_take_one_plain(struct virtq_driver *vq, void **tokens, uint32_t *lens)
+{
+	if (__builtin_expect(vq->avail_idx != vq->avail_pub, 0))
+		return vq_take_one_window(vq, tokens, lens);
+	return vq_take_one(vq, tokens, lens, false);
+}
+
+/* get_used_batch() on a broken queue or one with hooks. */
+static __attribute__((noinline)) int
+vq_get_used_batch_slow(struct virtq_driver *vq, void **tokens, uint32_t *lens,
+		       unsigned int max)
+{
+	if (vq_broken(vq))
+		return -EIO;
+	if (!max)
+		return 0;
+	return vq_get_used_hooks(vq, tokens, lens, max);
+}
+
+/*
+ * vq_refresh_used() without the hooks (keep in step), when last_used has
+ * caught up with used_seen: 1 if entries are pending, 0 if not, -EIO.
+ * (get_used_batch has the same inline: keep the two in step.)
+ */
+static inline __attribute__((always_inline)) int
+vq_refresh_plain(struct virtq_driver *vq, uint32_t last)
+{
+	uint32_t idx;
+
+	/* P2: pairs with the device's release store of used->idx. */
+	idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
+	if (idx == last) {
+		if (vq->flags & VQ_F_NO_USED_EVENT)
+			return 0;
+		/* F2, as in vq_refresh_used. */
+		virtq_mb();
+		idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
+		if (idx == last)
+			return 0;
+	}
+	/* Only published chains can come back. */
+	if ((uint16_t)(idx - last) > vq_used_limit(vq))
+		return vq_set_broken(vq);
+	vq->used_seen = (uint16_t)idx;
+	return 1;
+}
+
+/* get_used() on a plain queue with a non-empty staged window. */
+static __attribute__((noinline, cold)) int
+vq_get_used_window(struct virtq_driver *vq, void **token, uint32_t *len)
+{
+	void *tok;
+	int r = vq_take_one(vq, &tok, len, true);
+
+	if (r > 0 && token)
+		*token = tok;
+	return r;
+}
+
+/*
+ * On a plain queue (not broken, no hooks), get_used is get_used_batch of
+ * one entry: the same checks (vq_take_one() makes get_used's), without
+ * the hooks' tests.
+ */
+int virtq_driver_get_used(struct virtq_driver *vq, void **token,
+			  uint32_t *len)
+{
+	uint32_t last = vq->last_used;
+	void *tok;
+	int r;
+
+	if (__builtin_expect(vq->flags & VQ_F_TAKE_SLOW, 0))
+		return vq_get_used_general(vq, token, len);
+	if (last == vq->used_seen) {
+		r = vq_refresh_plain(vq, last);
+		if (r <= 0)
+			return r;
+	}
+	if (__builtin_expect(vq->avail_idx != vq->avail_pub, 0))
+		return vq_get_used_window(vq, token, len);
+	r = vq_take_one(vq, &tok, len, false);
+	if (r > 0 && token)
+		*token = tok;
+	return r;
 }
 
 int virtq_driver_get_used_batch(struct virtq_driver *vq, void **tokens,
 				uint32_t *lens, unsigned int max)
 {
-	uint16_t last = vq->last_used, idx, staged;
-	uint32_t limit;
+	uint16_t last = vq->last_used, seen = vq->used_seen, idx;
+	unsigned int n;
 
-	if (vq->broken)
-		return -EIO;
+	if (__builtin_expect(vq->flags & VQ_F_TAKE_SLOW, 0))
+		return vq_get_used_batch_slow(vq, tokens, lens, max);
 	if (!max)
 		return 0;
-	if (!vq->plain)
-		return vq_get_used_hooks(vq, tokens, lens, max);
-	if (last == vq->used_seen) {
+	if (last == seen) {
 		/* vq_refresh_used() without the hooks (keep in step). */
 		/* P2: pairs with the device's release store of used->idx. */
 		idx = virtq_le16_to_cpu(virtq_load_acquire(&vq->used->idx));
 		if (idx == last) {
-			if (!vq->cb_armed || !vq->event_idx)
+			if (vq->flags & VQ_F_NO_USED_EVENT)
 				return 0;
 			/* F2, as in vq_refresh_used. */
 			virtq_mb();
@@ -1234,13 +1507,12 @@ int virtq_driver_get_used_batch(struct virtq_driver *vq, void **tokens,
 				return 0;
 		}
 		/* Only published chains can come back. */
-		staged = (uint16_t)(vq->avail_idx - vq->avail_pub);
-		limit = vq->outstanding > staged ? vq->outstanding - staged : 0;
-		if ((uint16_t)(idx - last) > limit)
+		if ((uint16_t)(idx - last) > vq_used_limit(vq))
 			return vq_set_broken(vq);
-		vq->used_seen = idx;
+		vq->used_seen = seen = idx;
 	}
-	if (max == 1 || (uint16_t)(vq->used_seen - last) == 1)
+	n = (uint16_t)(seen - last);
+	if (max == 1 || n == 1)
 		return vq_take_one_plain(vq, tokens, lens);
-	return vq_take_used_plain(vq, tokens, lens, max);
+	return vq_take_used_plain(vq, tokens, lens, n < max ? n : max);
 }
