@@ -874,43 +874,33 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 /*
  * The tail of add_buf() for a buffer the lean walk below does not take on
  * its fast path (outside the cached region, spanning regions, or past the
- * iovec capacity): the same steps, out of line.  The chain's running
- * counts are in @c.
+ * iovec capacity): the same steps, out of line.  @used iovecs are filled.
+ * Returns the iovecs added (>= 1), or add_buf()'s error.
  */
 static __attribute__((noinline, cold)) int lean_buf_slow(struct vqd *d,
 						    struct virtq_chain *c,
 						    uint64_t addr, uint32_t len,
-						    bool write)
+						    uint32_t used)
 {
-	uint32_t used = c->n_out + c->n_in;
 	void *p = buf_ptr(d, addr, len);
-	int n;
 
 	if (p) {
 		if (used >= c->iov_cap)
 			return -ENOBUFS;
 		c->iov[used].iov_base = p;
 		c->iov[used].iov_len = len;
-		n = 1;
-	} else {
-		if (used > c->iov_cap)
-			return -ENOBUFS;
-		n = virtq_gmem_iov(d->gmem, addr, len, c->iov + used,
-				   c->iov_cap - used);
-		if (n < 0)
-			return n;
+		return 1;
 	}
-	if (write) {
-		c->n_in += (uint32_t)n;
-		c->in_len += len;
-	} else {
-		c->n_out += (uint32_t)n;
-		c->out_len += len;
-	}
-	return 0;
+	if (used > c->iov_cap)
+		return -ENOBUFS;
+	return virtq_gmem_iov(d->gmem, addr, len, c->iov + used,
+			      c->iov_cap - used);
 }
 
-/* An INDIRECT descriptor met by walk_lean(): the shared walk, out of line. */
+/*
+ * An INDIRECT descriptor met by walk_lean(): the shared walk, out of line.
+ * The chain's running counts are in @c.
+ */
 static __attribute__((noinline, cold)) int
 lean_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
 	      uint32_t len, uint16_t flags, uint16_t next, uint64_t total,
@@ -923,52 +913,88 @@ lean_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
 	return ret ? ret : 1;
 }
 
-/*
- * walk_head() written for the common chain (direct descriptors in the main
- * table, buffers in the guest memory region buf_ptr() has cached): the
- * checks of walk_head() / walk_main() / add_buf(), in the same order, with
- * the same results in @c (also on error), and no descriptor copy in
- * memory.  Each descriptor is read from shared memory once; what was read
- * is handed on, never re-read, to the out-of-line lean_indirect() /
- * lean_buf_slow() for an indirect table or a buffer off the fast path.
- * tests/device-pop-batch.c checks it against pop on random hostile rings.
- */
-static inline __attribute__((always_inline)) int
-walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
+/* walk_head()'s answer for a head out of range. */
+static inline void lean_bad_head(struct virtq_chain *c, uint16_t head)
 {
-	uint32_t i = head, count = 0;
-	uint64_t total = 0;
-	bool seen_write = false;
-
 	c->head = head;
 	c->ndesc = 0;
 	c->n_out = c->n_in = 0;
 	c->out_len = c->in_len = 0;
 	c->indirect = false;
-	if (head >= d->num)
-		return -ERANGE;
+}
+
+/*
+ * walk_head() written for the common chain (direct descriptors in the main
+ * table, buffers in the guest memory region buf_ptr() has cached), for a
+ * @head already checked < num: the checks of walk_head() / walk_main() /
+ * add_buf(), in the same order, with the same results in @c (also on
+ * error), and no descriptor copy in memory.  Each descriptor is read from
+ * shared memory once; what was read is handed on, never re-read, to the
+ * out-of-line lean_indirect() / lean_buf_slow() for an indirect table or a
+ * buffer off the fast path.  tests/device-pop-batch.c and
+ * tests/device-pop-walk.c check it against walk_head() on random hostile
+ * rings.
+ *
+ * The first descriptor is inlined into pop: with nothing before it, it
+ * cannot be readable after writable, overflow 2^32 bytes or loop, and its
+ * iovec is the first.  walk_lean_more() goes on from the second, with the
+ * chain's counts in locals stored into @c once, at whichever exit.
+ */
+static __attribute__((noinline)) int
+walk_lean_more(struct vqd *d, struct virtq_chain *c, uint16_t i,
+	       uint32_t len1, uint32_t first)
+{
+	/* first: the first descriptor's iovecs << 1 | writable.  c->head
+	 * and c->indirect are set. */
+	uint32_t iovs1 = first >> 1;
+	bool write1 = first & 1;
+	const struct virtq_desc *desc = d->desc;
+	uint32_t num = d->num, count = 1;
+	uint32_t n_out = write1 ? 0 : iovs1, n_in = write1 ? iovs1 : 0;
+	uint32_t out_len = write1 ? 0 : len1, in_len = write1 ? len1 : 0;
+	uint64_t total = len1;
+	bool seen_write = write1;
+	int ret;
+
 	for (;;) {
-		const struct virtq_desc *s = &d->desc[i];
+		const struct virtq_desc *s;
 		uint64_t addr, off;
 		uint32_t len, used;
 		uint16_t flags, next;
 		bool write;
 
-		if (++count > d->num)
-			return -ELOOP;
+		/* walk_main()'s checks of the previous descriptor's next,
+		 * then its loop bound: one more than the table holds. */
+		if (__builtin_expect(i >= num, 0)) {
+			ret = -ERANGE;
+			break;
+		}
+		if (__builtin_expect(count == num, 0)) {
+			ret = -ELOOP;
+			break;
+		}
+		count++;
+		s = &desc[i];
 		/* Relaxed: each field read exactly once; ordering comes
 		 * from the acquire of avail->idx (P1). */
 		addr = virtq_le64(virtq_load_relaxed(&s->addr));
 		len = virtq_le32(virtq_load_relaxed(&s->len));
 		flags = virtq_le16(virtq_load_relaxed(&s->flags));
 		next = virtq_le16(virtq_load_relaxed(&s->next));
-		c->ndesc = (uint16_t)count;	/* count <= num <= 32768 */
-		if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0))
+		if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0)) {
+			c->ndesc = (uint16_t)count;
+			c->n_out = n_out;
+			c->n_in = n_in;
+			c->out_len = out_len;
+			c->in_len = in_len;
 			return lean_indirect(d, c, addr, len, flags, next,
 					     total, seen_write);
+		}
 		write = flags & VIRTQ_DESC_F_WRITE;
-		if (seen_write > write)
-			return -EILSEQ;	/* readable after writable */
+		if (__builtin_expect(seen_write > write, 0)) {
+			ret = -EILSEQ;	/* readable after writable */
+			break;
+		}
 		seen_write = write;
 		if (len) {
 			/* add_buf()'s rule: at most 2^32 bytes in all, and
@@ -976,77 +1002,197 @@ walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
 			total += len;
 			if (__builtin_expect(total > UINT32_MAX, 0) &&
 			    (total > CHAIN_MAX_BYTES ||
-			     !(write ? c->out_len : c->in_len)))
-				return -EOVERFLOW;
+			     !(write ? out_len : in_len))) {
+				ret = -EOVERFLOW;
+				break;
+			}
 			off = addr - d->rc_gpa;
-			used = c->n_out + c->n_in;
+			used = n_out + n_in;
 			if (__builtin_expect(off < d->rc_size &&
 					     len <= d->rc_size - off &&
 					     used < c->iov_cap, 1)) {
 				c->iov[used].iov_base = d->rc_hva + off;
 				c->iov[used].iov_len = len;
-				if (write) {
-					c->n_in++;
-					c->in_len += len;
-				} else {
-					c->n_out++;
-					c->out_len += len;
-				}
+				ret = 1;
 			} else {
-				int ret = lean_buf_slow(d, c, addr, len, write);
-
-				if (ret)
-					return ret;
+				ret = lean_buf_slow(d, c, addr, len, used);
+				if (ret < 0)
+					break;
+			}
+			if (write) {
+				n_in += (uint32_t)ret;
+				in_len += len;
+			} else {
+				n_out += (uint32_t)ret;
+				out_len += len;
 			}
 		}
-		if (!(flags & VIRTQ_DESC_F_NEXT))
-			return 1;
-		if (next >= d->num)
-			return -ERANGE;
+		if (!(flags & VIRTQ_DESC_F_NEXT)) {
+			ret = 1;
+			break;
+		}
 		i = next;
 	}
+	c->ndesc = (uint16_t)count;	/* count <= num <= 32768 */
+	c->n_out = n_out;
+	c->n_in = n_in;
+	c->out_len = out_len;
+	c->in_len = in_len;
+	return ret;
 }
 
-/* pop_batch() once chains are known to be there (last_avail != shadow). */
+/*
+ * Two adjacent u32 fields of a chain (n_out, n_in or out_len, in_len) in
+ * one store: @v's low half is the first field.
+ */
+_Static_assert(offsetof(struct virtq_chain, n_in) ==
+	       offsetof(struct virtq_chain, n_out) + 4, "n_out, n_in");
+_Static_assert(offsetof(struct virtq_chain, in_len) ==
+	       offsetof(struct virtq_chain, out_len) + 4, "out_len, in_len");
+_Static_assert(VIRTQ_DESC_F_WRITE == 2, "lean_one's shift");
+
+static inline void store_pair(struct virtq_chain *c, size_t off, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = v << 32 | v >> 32;
+#endif
+	memcpy((char *)c + off, &v, sizeof(v));
+}
+
+/*
+ * The chain's counts after its first descriptor alone (@flags its flags):
+ * @iovs iovecs and @len bytes, readable or writable.
+ */
+static inline __attribute__((always_inline)) void
+lean_one(struct virtq_chain *c, uint32_t len, uint32_t iovs, uint16_t flags)
+{
+	/* 0 for a readable buffer (the first field), 32 for a writable. */
+	unsigned int sh = (flags & VIRTQ_DESC_F_WRITE) * 16u;
+
+	c->ndesc = 1;
+	store_pair(c, offsetof(struct virtq_chain, n_out), (uint64_t)iovs << sh);
+	store_pair(c, offsetof(struct virtq_chain, out_len), (uint64_t)len << sh);
+}
+
+/*
+ * walk_lean()'s first buffer off the fast path, and the rest of its walk.
+ * @fn: the descriptor's next << 16 | flags (few arguments, all in
+ * registers: pop tail-calls this).  c->head and c->indirect are set.
+ */
+static __attribute__((noinline, cold)) int
+lean_first_slow(struct vqd *d, struct virtq_chain *c, uint64_t addr,
+		uint32_t len, uint32_t fn)
+{
+	uint16_t flags = (uint16_t)fn, next = (uint16_t)(fn >> 16);
+	int n = lean_buf_slow(d, c, addr, len, 0);
+
+	if (n < 0) {
+		lean_one(c, 0, 0, 0);
+		return n;
+	}
+	if (flags & VIRTQ_DESC_F_NEXT)
+		return walk_lean_more(d, c, next, len,
+				      (uint32_t)n << 1 |
+				      !!(flags & VIRTQ_DESC_F_WRITE));
+	lean_one(c, len, (uint32_t)n, flags);
+	return 1;
+}
+
+/* An INDIRECT first descriptor: lean_indirect() with nothing before it. */
+static __attribute__((noinline, cold)) int
+lean_first_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
+		    uint32_t len, uint16_t flags, uint16_t next)
+{
+	return lean_indirect(d, c, addr, len, flags, next, 0, false);
+}
+
+static inline __attribute__((always_inline)) int
+walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
+{
+	const struct virtq_desc *s = &d->desc[head];
+	uint64_t addr, off;
+	uint32_t len, iovs = 0;
+	uint16_t flags, next;
+
+	c->head = head;
+	c->indirect = false;
+	/* Relaxed: each field read exactly once; ordering comes from the
+	 * acquire of avail->idx (P1). */
+	addr = virtq_le64(virtq_load_relaxed(&s->addr));
+	len = virtq_le32(virtq_load_relaxed(&s->len));
+	flags = virtq_le16(virtq_load_relaxed(&s->flags));
+	next = virtq_le16(virtq_load_relaxed(&s->next));
+	if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0)) {
+		lean_one(c, 0, 0, 0);
+		return lean_first_indirect(d, c, addr, len, flags, next);
+	}
+	if (len) {
+		off = addr - d->rc_gpa;
+		if (__builtin_expect(!(off < d->rc_size &&
+				       len <= d->rc_size - off &&
+				       c->iov_cap), 0))
+			return lean_first_slow(d, c, addr, len,
+					       (uint32_t)next << 16 | flags);
+		c->iov[0].iov_base = d->rc_hva + off;
+		c->iov[0].iov_len = len;
+		iovs = 1;
+	}
+	if (flags & VIRTQ_DESC_F_NEXT)
+		return walk_lean_more(d, c, next, len,
+				      iovs << 1 | !!(flags & VIRTQ_DESC_F_WRITE));
+	lean_one(c, len, iovs, flags);
+	return 1;
+}
+
+/*
+ * pop_batch() once chains are known to be there (last_avail != shadow).
+ * pop's rule, a chain offered while num are in flight latches the queue,
+ * is one bound on the loop: at most num - inflight chains (inflight never
+ * exceeds num).
+ */
 static __attribute__((noinline)) int pop_n(struct vqd *d,
 					   struct virtq_chain *c,
 					   unsigned int n)
 {
+	const uint16_t *ring = d->avail->ring;
+	uint32_t num = d->num, mask = num - 1, room = num - d->inflight;
 	uint16_t last = d->last_avail;
 	uint16_t avail = (uint16_t)(d->shadow_avail - last);
-	struct virtq_chain *first = c, *end = c + (n < avail ? n : avail);
+	unsigned int want = n < avail ? n : avail, k;
+	unsigned int end = want < room ? want : room;
 	int ret;
 
-	for (; c != end; c++, last++) {
-		uint16_t head;
-
-		/* pop's rule: a chain offered while num are in flight
-		 * latches the queue (the count never exceeds num). */
-		if (__builtin_expect(d->inflight + (uint32_t)(c - first) >=
-				     d->num, 0)) {
-			if (c != first)
-				break;	/* the next call reports it */
-			d->broken = true;
-			return -EIO;
-		}
+	for (k = 0; k != end; k++, last++) {
 		/* Relaxed, read once: ordered by the acquire (P1). */
-		head = virtq_le16(virtq_load_relaxed(
-			&d->avail->ring[last & (d->num - 1)]));
-		ret = walk_lean(d, c, head);
-		if (__builtin_expect(ret < 0, 0)) {
-			if (c != first)
+		uint16_t head = virtq_le16(virtq_load_relaxed(
+			&ring[last & mask]));
+
+		if (__builtin_expect(head >= num, 0)) {
+			if (k)
 				break;	/* left for the next call to report */
-			/* Consumed, as pop does; in flight only if it can
-			 * be pushed back. */
+			lean_bad_head(c, head);
 			d->last_avail = (uint16_t)(last + 1);
-			if (head < d->num)
-				d->inflight++;
+			return -ERANGE;	/* consumed, not in flight */
+		}
+		ret = walk_lean(d, &c[k], head);
+		if (__builtin_expect(ret < 0, 0)) {
+			if (k)
+				break;	/* left for the next call to report */
+			/* Consumed, as pop does, and in flight: it can be
+			 * pushed back. */
+			d->last_avail = (uint16_t)(last + 1);
+			d->inflight++;
 			return ret;
 		}
 	}
+	if (__builtin_expect(k == 0, 0)) {
+		/* end == room == 0 < want: every descriptor is in flight. */
+		d->broken = true;
+		return -EIO;
+	}
 	d->last_avail = last;
-	d->inflight += (uint32_t)(c - first);
-	return (int)(c - first);
+	d->inflight += k;
+	return (int)k;
 }
 
 /* pop_n() for one chain: the same steps without the loop. */
@@ -1054,24 +1200,21 @@ static __attribute__((noinline)) int pop_1(struct vqd *d,
 					   struct virtq_chain *c)
 {
 	uint16_t last = d->last_avail, head;
-	int ret;
+	uint32_t num = d->num;
 
-	if (__builtin_expect(d->inflight >= d->num, 0)) {
+	if (__builtin_expect(d->inflight >= num, 0)) {
 		d->broken = true;	/* as pop: never more than num in flight */
 		return -EIO;
 	}
 	/* Relaxed, read once: ordered by the acquire (P1). */
-	head = virtq_le16(virtq_load_relaxed(
-		&d->avail->ring[last & (d->num - 1)]));
-	ret = walk_lean(d, c, head);
-
-	if (__builtin_expect(ret < 0, 0) && head >= d->num) {
-		d->last_avail = (uint16_t)(last + 1);
-		return ret;	/* consumed, not in flight: cannot be pushed */
-	}
+	head = virtq_le16(virtq_load_relaxed(&d->avail->ring[last & (num - 1)]));
 	d->last_avail = (uint16_t)(last + 1);
+	if (__builtin_expect(head >= num, 0)) {
+		lean_bad_head(c, head);
+		return -ERANGE;	/* consumed, not in flight: cannot be pushed */
+	}
 	d->inflight++;
-	return ret;
+	return walk_lean(d, c, head);
 }
 
 int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
