@@ -67,8 +67,19 @@ struct vqd {
 	bool irq_rearm;			/* next need_interrupt with news: yes */
 	bool irq_lost;			/* next need_interrupt: yes (reclaim) */
 	bool notify_enabled;
-	bool broken;
-	bool logging;			/* dirty log set: push/flush mark pages */
+	/*
+	 * broken and logging read together: push, push_batch and flush
+	 * test d->slow once and leave the fast path for either (broken
+	 * first, so -EIO keeps its rank).
+	 */
+	union {
+		struct {
+			bool broken;
+			bool logging;	/* dirty log set: push/flush mark pages */
+		};
+		uint16_t slow;
+	};
+	uint32_t mask;			/* num - 1 (0 while unconfigured) */
 	uint32_t inflight;		/* popped (head < num), not yet pushed */
 	uint32_t unsignalled;		/* published since the last
 					 * need_interrupt, capped at 2^16 */
@@ -184,6 +195,7 @@ static int setup(struct vqd *d, const struct virtq_device_config *cfg)
 	d->avail_addr = cfg->avail_addr;
 	d->used_addr = cfg->used_addr;
 	d->num = cfg->num;
+	d->mask = cfg->num - 1;
 	d->event_idx = cfg->features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
 	d->indirect_ok = cfg->features & VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
 	d->notify_enabled = true;
@@ -570,9 +582,11 @@ int virtq_device_walk(struct virtq_device *vq, uint16_t head,
 
 /* ---- returning chains ------------------------------------------------- */
 
-int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
+/* push, broken or logging: the same steps, the log last. */
+static __attribute__((noinline, cold)) int push_slow(struct vqd *d,
+						     uint16_t head,
+						     uint32_t len)
 {
-	struct vqd *d = D(vq);
 	struct virtq_used_elem *e;
 
 	if (d->broken)
@@ -587,32 +601,60 @@ int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
 	e->len = virtq_cpu_to_le32(len);
 	d->next_used++;
 	d->inflight--;
-	if (__builtin_expect(d->logging, 0))
-		return log_push(d, head, len);
+	return log_push(d, head, len);
+}
+
+int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
+{
+	struct vqd *d = D(vq);
+	struct virtq_used_elem *e;
+	uint32_t mask, inflight;
+	uint16_t next;
+
+	/* One test for broken and logging (d->slow). */
+	if (__builtin_expect(d->slow, 0))
+		return push_slow(d, head, len);
+	/* The queue's fields are read before the used element is written
+	 * (a u32 store the compiler must assume may alias them). */
+	mask = d->mask;
+	if (head > mask)
+		return -EINVAL;	/* head >= num */
+	inflight = d->inflight;
+	if (inflight == 0)
+		return -EOVERFLOW;
+	next = d->next_used;
+	/* Plain stores: published by the release store in flush (P2). */
+	e = &d->used->ring[next & mask];
+	e->id = virtq_cpu_to_le32(head);
+	e->len = virtq_cpu_to_le32(len);
+	d->next_used = (uint16_t)(next + 1);
+	d->inflight = inflight - 1;
 	return 0;
 }
 
 int virtq_device_flush(struct virtq_device *vq)
 {
 	struct vqd *d = D(vq);
-	uint16_t n;
+	/* Read before the store of used->idx (a u16 store the compiler must
+	 * assume may alias them). */
+	uint16_t slow = d->slow, next = d->next_used, n;
 
-	if (d->broken)
+	if (__builtin_expect(slow, 0) && d->broken)
 		return -EIO;
-	n = (uint16_t)(d->next_used - d->published_used);
+	n = (uint16_t)(next - d->published_used);
 	if (n == 0)
 		return 0;
 	/* P2: pairs with the driver's acquire load of used->idx; the used
 	 * elements and the data we wrote into its buffers go with it. */
-	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(d->next_used));
+	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
 	/* Counted past u16: after 2^16 entries used->idx is back where it
 	 * was, yet every used_event has gone by.  Before the log's tail
 	 * call: a logged flush must interrupt like any other. */
 	if (d->unsignalled <= 0xffff)
 		d->unsignalled += n;
-	if (__builtin_expect(d->logging, 0))
-		return log_flush(d, n);
-	d->published_used = d->next_used;
+	if (__builtin_expect(slow, 0))
+		return log_flush(d, n);	/* logging: not broken here */
+	d->published_used = next;
 	return n;
 }
 
@@ -1266,7 +1308,8 @@ push_publish(struct vqd *d, const uint16_t *heads, const uint32_t *lens,
 	return (int)n;
 }
 
-/* push_batch() for other than one entry (broken checked). */
+/* push_batch() for other than one entry, or with the queue broken or
+ * logging: the general way. */
 static __attribute__((noinline)) int push_n(struct vqd *d,
 					    const uint16_t *heads,
 					    const uint32_t *lens,
@@ -1276,6 +1319,8 @@ static __attribute__((noinline)) int push_n(struct vqd *d,
 	uint16_t mask = (uint16_t)(d->num - 1), next = d->next_used;
 	unsigned int k;
 
+	if (d->broken)
+		return -EIO;
 	for (k = 0; k < n; k++)
 		if (heads[k] >= d->num)
 			return -EINVAL;
@@ -1296,23 +1341,40 @@ int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
 {
 	struct vqd *d = D(vq);
 	struct virtq_used_elem *e;
-	uint16_t head;
+	uint32_t mask, inflight;
+	uint16_t head, next, pub;
 
-	if (d->broken)
-		return -EIO;
-	if (n != 1)
+	if (__builtin_expect(d->slow, 0) || n != 1)
 		return push_n(d, heads, lens, n);
-	/* The commonest batch, without a loop.  push's order of checks. */
+	/* The commonest batch, without a loop or logging.  push's order of
+	 * checks.  The queue's fields are read before the used element is
+	 * written (a u32 store the compiler must assume may alias them). */
 	head = heads[0];
-	if (head >= d->num)
-		return -EINVAL;
-	if (!d->inflight)
+	mask = d->mask;
+	if (head > mask)
+		return -EINVAL;	/* head >= num */
+	inflight = d->inflight;
+	if (!inflight)
 		return -EOVERFLOW;
-	e = &d->used->ring[d->next_used & (d->num - 1)];
+	next = d->next_used;
+	e = &d->used->ring[next & mask];
 	/* Plain stores: published by the release store (P2). */
 	e->id = virtq_cpu_to_le32(head);
 	e->len = virtq_cpu_to_le32(lens[0]);
-	return push_publish(d, heads, lens, 1);
+	d->inflight = inflight - 1;
+	next++;
+	d->next_used = next;
+	pub = (uint16_t)(next - d->published_used);
+	if (!pub)
+		return 0;	/* 2^16 pushes since the last flush */
+	/* P2: pairs with the driver's acquire load of used->idx; the used
+	 * elements and the data we wrote into its buffers go with it. */
+	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
+	/* As flush: need_interrupt's window, counted past u16. */
+	if (d->unsignalled <= 0xffff)
+		d->unsignalled += pub;
+	d->published_used = next;
+	return pub;
 }
 
 /* ---- dirty logging (live migration) ----------------------------------- */
