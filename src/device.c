@@ -966,6 +966,19 @@ static inline void lean_bad_head(struct virtq_chain *c, uint16_t head)
 }
 
 /*
+ * buf_ptr()'s test of the cached region for a buffer of @len > 0 bytes at
+ * @off past its start: off + len without a carry and <= rc_size implies
+ * off < rc_size (a gpa below the region wraps off far past it).
+ */
+static inline bool in_rc(const struct vqd *d, uint64_t off, uint32_t len)
+{
+	uint64_t end;
+
+	return !__builtin_add_overflow(off, (uint64_t)len, &end) &&
+	       end <= d->rc_size;
+}
+
+/*
  * walk_head() written for the common chain (direct descriptors in the main
  * table, buffers in the guest memory region buf_ptr() has cached), for a
  * @head already checked < num: the checks of walk_head() / walk_main() /
@@ -1050,8 +1063,7 @@ walk_lean_more(struct vqd *d, struct virtq_chain *c, uint16_t i,
 			}
 			off = addr - d->rc_gpa;
 			used = n_out + n_in;
-			if (__builtin_expect(off < d->rc_size &&
-					     len <= d->rc_size - off &&
+			if (__builtin_expect(in_rc(d, off, len) &&
 					     used < c->iov_cap, 1)) {
 				c->iov[used].iov_base = d->rc_hva + off;
 				c->iov[used].iov_len = len;
@@ -1101,6 +1113,20 @@ static inline void store_pair(struct virtq_chain *c, size_t off, uint64_t v)
 	memcpy((char *)c + off, &v, sizeof(v));
 }
 
+/* c->head = @head and c->ndesc = 1 in one store. */
+_Static_assert(offsetof(struct virtq_chain, ndesc) ==
+	       offsetof(struct virtq_chain, head) + 2, "head, ndesc");
+
+static inline void store_head(struct virtq_chain *c, uint16_t head)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	uint32_t v = (uint32_t)head << 16 | 1;
+#else
+	uint32_t v = 1u << 16 | head;
+#endif
+	memcpy((char *)c + offsetof(struct virtq_chain, head), &v, sizeof(v));
+}
+
 /*
  * The chain's counts after its first descriptor alone (@flags its flags):
  * @iovs iovecs and @len bytes, readable or writable.
@@ -1111,7 +1137,6 @@ lean_one(struct virtq_chain *c, uint32_t len, uint32_t iovs, uint16_t flags)
 	/* 0 for a readable buffer (the first field), 32 for a writable. */
 	unsigned int sh = (flags & VIRTQ_DESC_F_WRITE) * 16u;
 
-	c->ndesc = 1;
 	store_pair(c, offsetof(struct virtq_chain, n_out), (uint64_t)iovs << sh);
 	store_pair(c, offsetof(struct virtq_chain, out_len), (uint64_t)len << sh);
 }
@@ -1156,7 +1181,7 @@ walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
 	uint32_t len, iovs = 0;
 	uint16_t flags, next;
 
-	c->head = head;
+	store_head(c, head);	/* and ndesc = 1 */
 	c->indirect = false;
 	/* Relaxed: each field read exactly once; ordering comes from the
 	 * acquire of avail->idx (P1). */
@@ -1170,9 +1195,7 @@ walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
 	}
 	if (len) {
 		off = addr - d->rc_gpa;
-		if (__builtin_expect(!(off < d->rc_size &&
-				       len <= d->rc_size - off &&
-				       c->iov_cap), 0))
+		if (__builtin_expect(!(in_rc(d, off, len) && c->iov_cap), 0))
 			return lean_first_slow(d, c, addr, len,
 					       (uint32_t)next << 16 | flags);
 		c->iov[0].iov_base = d->rc_hva + off;
@@ -1190,35 +1213,36 @@ walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
  * pop_batch() once chains are known to be there (last_avail != shadow).
  * pop's rule, a chain offered while num are in flight latches the queue,
  * is one bound on the loop: at most num - inflight chains (inflight never
- * exceeds num).
+ * exceeds num).  d->mask is num - 1: "x > mask" is "x >= num".
  */
 static __attribute__((noinline)) int pop_n(struct vqd *d,
 					   struct virtq_chain *c,
 					   unsigned int n)
 {
 	const uint16_t *ring = d->avail->ring;
-	uint32_t num = d->num, mask = num - 1, room = num - d->inflight;
-	uint16_t last = d->last_avail;
+	uint32_t mask = d->mask, room = mask + 1 - d->inflight;
+	/* u32, masked to index: mask < 2^15, so no u16 wrap is needed. */
+	uint32_t last = d->last_avail;
 	uint16_t avail = (uint16_t)(d->shadow_avail - last);
-	unsigned int want = n < avail ? n : avail, k;
-	unsigned int end = want < room ? want : room;
+	unsigned int want = n < avail ? n : avail;
+	struct virtq_chain *first = c, *end = c + (want < room ? want : room);
 	int ret;
 
-	for (k = 0; k != end; k++, last++) {
+	for (; c != end; c++, last++) {
 		/* Relaxed, read once: ordered by the acquire (P1). */
 		uint16_t head = virtq_le16(virtq_load_relaxed(
 			&ring[last & mask]));
 
-		if (__builtin_expect(head >= num, 0)) {
-			if (k)
+		if (__builtin_expect(head > mask, 0)) {
+			if (c != first)
 				break;	/* left for the next call to report */
 			lean_bad_head(c, head);
 			d->last_avail = (uint16_t)(last + 1);
 			return -ERANGE;	/* consumed, not in flight */
 		}
-		ret = walk_lean(d, &c[k], head);
+		ret = walk_lean(d, c, head);
 		if (__builtin_expect(ret < 0, 0)) {
-			if (k)
+			if (c != first)
 				break;	/* left for the next call to report */
 			/* Consumed, as pop does, and in flight: it can be
 			 * pushed back. */
@@ -1227,35 +1251,35 @@ static __attribute__((noinline)) int pop_n(struct vqd *d,
 			return ret;
 		}
 	}
-	if (__builtin_expect(k == 0, 0)) {
-		/* end == room == 0 < want: every descriptor is in flight. */
+	if (__builtin_expect(c == first, 0)) {
+		/* room == 0 < want: every descriptor is in flight. */
 		d->broken = true;
 		return -EIO;
 	}
-	d->last_avail = last;
-	d->inflight += k;
-	return (int)k;
+	d->last_avail = (uint16_t)last;
+	d->inflight += (uint32_t)(c - first);
+	return (int)(c - first);
 }
 
 /* pop_n() for one chain: the same steps without the loop. */
 static __attribute__((noinline)) int pop_1(struct vqd *d,
 					   struct virtq_chain *c)
 {
-	uint16_t last = d->last_avail, head;
-	uint32_t num = d->num;
+	uint32_t last = d->last_avail, mask = d->mask, inflight = d->inflight;
+	uint16_t head;
 
-	if (__builtin_expect(d->inflight >= num, 0)) {
+	if (__builtin_expect(inflight > mask, 0)) {
 		d->broken = true;	/* as pop: never more than num in flight */
 		return -EIO;
 	}
 	/* Relaxed, read once: ordered by the acquire (P1). */
-	head = virtq_le16(virtq_load_relaxed(&d->avail->ring[last & (num - 1)]));
+	head = virtq_le16(virtq_load_relaxed(&d->avail->ring[last & mask]));
 	d->last_avail = (uint16_t)(last + 1);
-	if (__builtin_expect(head >= num, 0)) {
+	if (__builtin_expect(head > mask, 0)) {
 		lean_bad_head(c, head);
 		return -ERANGE;	/* consumed, not in flight: cannot be pushed */
 	}
-	d->inflight++;
+	d->inflight = inflight + 1;
 	return walk_lean(d, c, head);
 }
 
