@@ -46,7 +46,6 @@ struct vqd {
 	uint64_t features;
 	uint64_t desc_addr, avail_addr, used_addr;
 	uint32_t num;
-	bool event_idx;
 	bool indirect_ok;
 	/* Dirty log (virtq_device_set_log); d->logging says it is set. */
 	uint8_t *log;
@@ -60,13 +59,19 @@ struct vqd {
 	uint16_t published_used;	/* used->idx as last stored */
 	uint16_t signalled_used;	/* published_used at the last need_interrupt */
 	uint16_t used_flags;		/* what we last stored in used->flags */
-	uint16_t avail_event_val;	/* what we last stored in avail_event */
 	bool used_flags_known;		/* used_flags matches guest memory */
-	bool avail_event_known;		/* avail_event_val matches guest memory */
 	bool signalled_valid;		/* signalled_used is meaningful */
 	bool irq_rearm;			/* next need_interrupt with news: yes */
 	bool irq_lost;			/* next need_interrupt: yes (reclaim) */
-	bool notify_enabled;
+	/* Both set (KICK_EVENT): pop and pop_batch store avail_event on an
+	 * empty ring; one test. */
+	union {
+		struct {
+			bool notify_enabled;
+			bool event_idx;	/* configuration: EVENT_IDX */
+		};
+		uint16_t kick;
+	};
 	/*
 	 * broken and logging read together: push, push_batch and flush
 	 * test d->slow once and leave the fast path for either (broken
@@ -80,6 +85,8 @@ struct vqd {
 		uint16_t slow;
 	};
 	uint32_t mask;			/* num - 1 (0 while unconfigured) */
+	uint32_t avail_event_val;	/* what we last stored in avail_event,
+					 * or AVAIL_EVENT_UNKNOWN */
 	uint32_t inflight;		/* popped (head < num), not yet pushed */
 	uint32_t unsignalled;		/* published since the last
 					 * need_interrupt, capped at 2^16 */
@@ -99,6 +106,12 @@ _Static_assert(offsetof(struct vqd, last_avail) % CACHELINE == 0,
 	       "hot state starts a cache line");
 _Static_assert(sizeof(struct vqd) - offsetof(struct vqd, last_avail) <= CACHELINE,
 	       "hot state fits one cache line");
+
+/* d->kick: notify_enabled and event_idx both true (whatever the byte
+ * order: two bytes of 1). */
+#define KICK_EVENT		0x0101
+/* d->avail_event_val: no u16 value; guest memory may hold anything. */
+#define AVAIL_EVENT_UNKNOWN	0x10000u
 
 static inline struct vqd *D(struct virtq_device *vq)
 {
@@ -199,6 +212,7 @@ static int setup(struct vqd *d, const struct virtq_device_config *cfg)
 	d->event_idx = cfg->features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
 	d->indirect_ok = cfg->features & VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
 	d->notify_enabled = true;
+	d->avail_event_val = AVAIL_EVENT_UNKNOWN;
 	d->broken = false;
 	return 0;
 }
@@ -222,19 +236,28 @@ int virtq_device_init(struct virtq_device *vq, size_t mem_len,
  * or -EIO (latched) if the driver claims more than num: it cannot have
  * more than num chains outstanding, so the index is garbage.
  */
-static int read_avail_idx(struct vqd *d)
+static inline int read_avail_idx_at(struct vqd *d, uint16_t last)
 {
 	/* P1: pairs with the driver's release store of avail->idx; the ring
 	 * entries and descriptors it covers are visible after this. */
 	uint16_t idx = virtq_le16(virtq_load_acquire(&d->avail->idx));
-	uint16_t n = (uint16_t)(idx - d->last_avail);
+	uint16_t n = (uint16_t)(idx - last);
 
+	/* Every caller has shadow_avail == last: nothing new, nothing to
+	 * store (the commonest answer of a poll). */
+	if (!n)
+		return 0;
 	if (n > d->num) {
 		d->broken = true;
 		return -EIO;
 	}
 	d->shadow_avail = idx;
 	return n;
+}
+
+static int read_avail_idx(struct vqd *d)
+{
+	return read_avail_idx_at(d, d->last_avail);
 }
 
 /*
@@ -258,11 +281,10 @@ static LOG_COLD void log_push_batch(struct vqd *d, const uint16_t *heads,
  */
 static void set_avail_event(struct vqd *d, uint16_t v)
 {
-	if (d->avail_event_known && d->avail_event_val == v)
+	if (d->avail_event_val == v)
 		return;
 	virtq_store_relaxed(d->avail_event, virtq_cpu_to_le16(v));
 	d->avail_event_val = v;
-	d->avail_event_known = true;
 	virtq_mb();	/* F1: pairs with the driver's fence in kick_prepare */
 }
 
@@ -535,38 +557,6 @@ static inline int walk_head(struct vqd *d, struct virtq_chain *c,
 	return ret ? ret : 1;
 }
 
-int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
-{
-	struct vqd *d = D(vq);
-	uint16_t head;
-	int ret;
-
-	if (d->broken)
-		return -EIO;
-	if (d->last_avail == d->shadow_avail) {
-		if (d->event_idx && d->notify_enabled)
-			set_avail_event(d, d->last_avail);
-		ret = read_avail_idx(d);
-		if (ret <= 0)
-			return ret;
-	}
-	/* Every descriptor is in flight: the driver cannot have made
-	 * another chain available.  Latched before consuming, so the
-	 * in-flight count never exceeds num (save / restore rely on it). */
-	if (d->inflight >= d->num) {
-		d->broken = true;
-		return -EIO;
-	}
-	/* Relaxed, read once: ordered by the acquire above (P1). */
-	head = virtq_le16(virtq_load_relaxed(
-		&d->avail->ring[d->last_avail & (d->num - 1)]));
-	d->last_avail++;
-	/* A head out of range cannot be pushed back: not in flight. */
-	if (head < d->num)
-		d->inflight++;
-	return walk_head(d, c, head);
-}
-
 int virtq_device_walk(struct virtq_device *vq, uint16_t head,
 		      struct virtq_chain *c)
 {
@@ -786,7 +776,7 @@ static void reset_shadows(struct vqd *d)
 {
 	d->rc_size = 0;		/* the region cache too */
 	d->used_flags_known = false;
-	d->avail_event_known = false;
+	d->avail_event_val = AVAIL_EVENT_UNKNOWN;
 	d->notify_enabled = true;
 	d->signalled_valid = false;
 	d->irq_rearm = true;
@@ -1283,10 +1273,39 @@ static __attribute__((noinline)) int pop_1(struct vqd *d,
 	return walk_lean(d, c, head);
 }
 
+/*
+ * pop: pop_1(), the lean walk of pop_batch(), after the same entry.
+ * walk (walk_head()) keeps the general walker: tests/device-pop-walk.c
+ * and fuzz/device.c hold each against the other.
+ */
+int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
+{
+	struct vqd *d = D(vq);
+	uint16_t last;
+	int ret;
+
+	if (d->broken)
+		return -EIO;
+	last = d->last_avail;
+	if (last == d->shadow_avail) {
+		if (d->kick == KICK_EVENT)
+			set_avail_event(d, last);
+		ret = read_avail_idx_at(d, last);
+		if (ret <= 0)
+			return ret;
+	}
+	/* pop_1(): every descriptor in flight latches the queue before
+	 * consuming, so the in-flight count never exceeds num (save /
+	 * restore rely on it); a head out of range is consumed and not in
+	 * flight (it cannot be pushed back). */
+	return pop_1(d, c);
+}
+
 int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
 			   unsigned int n)
 {
 	struct vqd *d = D(vq);
+	uint16_t last, avail;
 	int ret;
 
 	if (d->broken)
@@ -1294,14 +1313,17 @@ int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
 	if (!n)
 		return 0;
 	/* As pop: avail->idx is read only when our copy is used up. */
-	if (d->last_avail == d->shadow_avail) {
-		if (d->event_idx && d->notify_enabled)
-			set_avail_event(d, d->last_avail);
-		ret = read_avail_idx(d);
+	last = d->last_avail;
+	avail = (uint16_t)(d->shadow_avail - last);
+	if (!avail) {
+		if (d->kick == KICK_EVENT)
+			set_avail_event(d, last);
+		ret = read_avail_idx_at(d, last);
 		if (ret <= 0)
 			return ret;
+		avail = (uint16_t)ret;
 	}
-	if (n == 1 || (uint16_t)(d->shadow_avail - d->last_avail) == 1)
+	if (avail == 1 || n == 1)
 		return pop_1(d, c);
 	return pop_n(d, c, n);
 }
