@@ -976,56 +976,39 @@ static inline bool in_rc(const struct vqd *d, uint64_t off, uint32_t len)
  * error), and no descriptor copy in memory.  Each descriptor is read from
  * shared memory once; what was read is handed on, never re-read, to the
  * out-of-line lean_indirect() / lean_buf_slow() for an indirect table or a
- * buffer off the fast path.  tests/device-pop-batch.c and
- * tests/device-pop-walk.c check it against walk_head() on random hostile
- * rings.
+ * buffer off the fast path.  tests/device-pop-walk.c (pop against walk)
+ * and fuzz/device.c (pop_batch against walk) check it against walk_head()
+ * on random hostile rings.
  *
- * The first descriptor is inlined into pop: with nothing before it, it
- * cannot be readable after writable, overflow 2^32 bytes or loop, and its
- * iovec is the first.  walk_lean_more() goes on from the second, with the
- * chain's counts in locals stored into @c once, at whichever exit.
+ * walk_lean(), inlined into pop, takes only the commonest chain: one
+ * direct descriptor (no NEXT, no INDIRECT) whose buffer, if any, is in
+ * the cached region and fits the iovecs.  With nothing before it, it
+ * cannot be readable after writable, exceed 2^32 bytes or loop.  Anything
+ * else goes to walk_lean_chain() with the first descriptor as read; it
+ * keeps the chain's counts in locals and stores them into @c once, at
+ * whichever exit.  c->head, c->ndesc = 1 and c->indirect are stored
+ * before either runs.
  */
+
+/* @fn: the first descriptor's next << 16 | flags (five arguments, all in
+ * registers: pop tail-calls this). */
 static __attribute__((noinline)) int
-walk_lean_more(struct vqd *d, struct virtq_chain *c, uint16_t i,
-	       uint32_t len1, uint32_t first)
+walk_lean_chain(struct vqd *d, struct virtq_chain *c, uint64_t addr,
+		uint32_t len, uint32_t fn)
 {
-	/* first: the first descriptor's iovecs << 1 | writable.  c->head
-	 * and c->indirect are set. */
-	uint32_t iovs1 = first >> 1;
-	bool write1 = first & 1;
 	const struct virtq_desc *desc = d->desc;
-	uint32_t num = d->num, count = 1;
-	uint32_t n_out = write1 ? 0 : iovs1, n_in = write1 ? iovs1 : 0;
-	uint32_t out_len = write1 ? 0 : len1, in_len = write1 ? len1 : 0;
-	uint64_t total = len1;
-	bool seen_write = write1;
+	uint32_t num = d->num, count = 1, i;
+	uint32_t n_out = 0, n_in = 0, out_len = 0, in_len = 0;
+	uint64_t total = 0;
+	uint16_t flags = (uint16_t)fn, next = (uint16_t)(fn >> 16);
+	bool seen_write = false;
 	int ret;
 
 	for (;;) {
-		const struct virtq_desc *s;
-		uint64_t addr, off;
-		uint32_t len, used;
-		uint16_t flags, next;
+		uint64_t off;
+		uint32_t used;
 		bool write;
 
-		/* walk_main()'s checks of the previous descriptor's next,
-		 * then its loop bound: one more than the table holds. */
-		if (__builtin_expect(i >= num, 0)) {
-			ret = -ERANGE;
-			break;
-		}
-		if (__builtin_expect(count == num, 0)) {
-			ret = -ELOOP;
-			break;
-		}
-		count++;
-		s = &desc[i];
-		/* Relaxed: each field read exactly once; ordering comes
-		 * from the acquire of avail->idx (P1). */
-		addr = virtq_le64(virtq_load_relaxed(&s->addr));
-		len = virtq_le32(virtq_load_relaxed(&s->len));
-		flags = virtq_le16(virtq_load_relaxed(&s->flags));
-		next = virtq_le16(virtq_load_relaxed(&s->next));
 		if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0)) {
 			c->ndesc = (uint16_t)count;
 			c->n_out = n_out;
@@ -1075,7 +1058,24 @@ walk_lean_more(struct vqd *d, struct virtq_chain *c, uint16_t i,
 			ret = 1;
 			break;
 		}
+		/* walk_main()'s check of next, then its loop bound on the
+		 * next turn: one more than the table holds. */
+		if (__builtin_expect(next >= num, 0)) {
+			ret = -ERANGE;
+			break;
+		}
+		if (__builtin_expect(count == num, 0)) {
+			ret = -ELOOP;
+			break;
+		}
+		count++;
 		i = next;
+		/* Relaxed: each field read exactly once; ordering comes
+		 * from the acquire of avail->idx (P1). */
+		addr = virtq_le64(virtq_load_relaxed(&desc[i].addr));
+		len = virtq_le32(virtq_load_relaxed(&desc[i].len));
+		flags = virtq_le16(virtq_load_relaxed(&desc[i].flags));
+		next = virtq_le16(virtq_load_relaxed(&desc[i].next));
 	}
 	c->ndesc = (uint16_t)count;	/* count <= num <= 32768 */
 	c->n_out = n_out;
@@ -1093,7 +1093,7 @@ _Static_assert(offsetof(struct virtq_chain, n_in) ==
 	       offsetof(struct virtq_chain, n_out) + 4, "n_out, n_in");
 _Static_assert(offsetof(struct virtq_chain, in_len) ==
 	       offsetof(struct virtq_chain, out_len) + 4, "out_len, in_len");
-_Static_assert(VIRTQ_DESC_F_WRITE == 2, "lean_one's shift");
+_Static_assert(VIRTQ_DESC_F_WRITE == 2, "walk_lean's shift");
 
 static inline void store_pair(struct virtq_chain *c, size_t off, uint64_t v)
 {
@@ -1117,52 +1117,6 @@ static inline void store_head(struct virtq_chain *c, uint16_t head)
 	memcpy((char *)c + offsetof(struct virtq_chain, head), &v, sizeof(v));
 }
 
-/*
- * The chain's counts after its first descriptor alone (@flags its flags):
- * @iovs iovecs and @len bytes, readable or writable.
- */
-static inline __attribute__((always_inline)) void
-lean_one(struct virtq_chain *c, uint32_t len, uint32_t iovs, uint16_t flags)
-{
-	/* 0 for a readable buffer (the first field), 32 for a writable. */
-	unsigned int sh = (flags & VIRTQ_DESC_F_WRITE) * 16u;
-
-	store_pair(c, offsetof(struct virtq_chain, n_out), (uint64_t)iovs << sh);
-	store_pair(c, offsetof(struct virtq_chain, out_len), (uint64_t)len << sh);
-}
-
-/*
- * walk_lean()'s first buffer off the fast path, and the rest of its walk.
- * @fn: the descriptor's next << 16 | flags (few arguments, all in
- * registers: pop tail-calls this).  c->head and c->indirect are set.
- */
-static __attribute__((noinline, cold)) int
-lean_first_slow(struct vqd *d, struct virtq_chain *c, uint64_t addr,
-		uint32_t len, uint32_t fn)
-{
-	uint16_t flags = (uint16_t)fn, next = (uint16_t)(fn >> 16);
-	int n = lean_buf_slow(d, c, addr, len, 0);
-
-	if (n < 0) {
-		lean_one(c, 0, 0, 0);
-		return n;
-	}
-	if (flags & VIRTQ_DESC_F_NEXT)
-		return walk_lean_more(d, c, next, len,
-				      (uint32_t)n << 1 |
-				      !!(flags & VIRTQ_DESC_F_WRITE));
-	lean_one(c, len, (uint32_t)n, flags);
-	return 1;
-}
-
-/* An INDIRECT first descriptor: lean_indirect() with nothing before it. */
-static __attribute__((noinline, cold)) int
-lean_first_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
-		    uint32_t len, uint16_t flags, uint16_t next)
-{
-	return lean_indirect(d, c, addr, len, flags, next, 0, false);
-}
-
 static inline __attribute__((always_inline)) int
 walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
 {
@@ -1170,6 +1124,7 @@ walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
 	uint64_t addr, off;
 	uint32_t len, iovs = 0;
 	uint16_t flags, next;
+	unsigned int sh;
 
 	store_head(c, head);	/* and ndesc = 1 */
 	c->indirect = false;
@@ -1179,23 +1134,24 @@ walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
 	len = virtq_le32(virtq_load_relaxed(&s->len));
 	flags = virtq_le16(virtq_load_relaxed(&s->flags));
 	next = virtq_le16(virtq_load_relaxed(&s->next));
-	if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0)) {
-		lean_one(c, 0, 0, 0);
-		return lean_first_indirect(d, c, addr, len, flags, next);
-	}
+	if (__builtin_expect(flags & (VIRTQ_DESC_F_INDIRECT |
+				      VIRTQ_DESC_F_NEXT), 0))
+		return walk_lean_chain(d, c, addr, len,
+				       (uint32_t)next << 16 | flags);
 	if (len) {
 		off = addr - d->rc_gpa;
 		if (__builtin_expect(!(in_rc(d, off, len) && c->iov_cap), 0))
-			return lean_first_slow(d, c, addr, len,
+			return walk_lean_chain(d, c, addr, len,
 					       (uint32_t)next << 16 | flags);
 		c->iov[0].iov_base = d->rc_hva + off;
 		c->iov[0].iov_len = len;
 		iovs = 1;
 	}
-	if (flags & VIRTQ_DESC_F_NEXT)
-		return walk_lean_more(d, c, next, len,
-				      iovs << 1 | !!(flags & VIRTQ_DESC_F_WRITE));
-	lean_one(c, len, iovs, flags);
+	/* The counts, one store per pair: the first field of each for a
+	 * readable buffer (shift 0), the second for a writable (32). */
+	sh = (flags & VIRTQ_DESC_F_WRITE) * 16u;
+	store_pair(c, offsetof(struct virtq_chain, n_out), (uint64_t)iovs << sh);
+	store_pair(c, offsetof(struct virtq_chain, out_len), (uint64_t)len << sh);
 	return 1;
 }
 
