@@ -88,8 +88,9 @@ struct vqd {
 	uint32_t avail_event_val;	/* what we last stored in avail_event,
 					 * or AVAIL_EVENT_UNKNOWN */
 	uint32_t inflight;		/* popped (head < num), not yet pushed */
-	uint32_t unsignalled;		/* published since the last
-					 * need_interrupt, capped at 2^16 */
+	uint64_t unsignalled;		/* published since the last
+					 * need_interrupt: 64 bits never wrap
+					 * (2^64 entries), so no cap to test */
 
 	/*
 	 * The guest memory region the last buffer fell in, copied: the map
@@ -640,8 +641,7 @@ int virtq_device_flush(struct virtq_device *vq)
 	/* Counted past u16: after 2^16 entries used->idx is back where it
 	 * was, yet every used_event has gone by.  Before the log's tail
 	 * call: a logged flush must interrupt like any other. */
-	if (d->unsignalled <= 0xffff)
-		d->unsignalled += n;
+	d->unsignalled += n;
 	if (__builtin_expect(slow, 0))
 		return log_flush(d, n);	/* logging: not broken here */
 	d->published_used = next;
@@ -660,7 +660,7 @@ bool virtq_device_need_interrupt(struct virtq_device *vq)
 	struct vqd *d = D(vq);
 	uint16_t new_idx = d->published_used, old = d->signalled_used;
 	bool first = !d->signalled_valid || d->irq_rearm;
-	uint32_t n = d->unsignalled;
+	uint64_t n = d->unsignalled;
 
 	if (d->broken || (n == 0 && !d->irq_lost))
 		return false;	/* nothing published since the last call */
@@ -1302,8 +1302,7 @@ push_publish(struct vqd *d, const uint16_t *heads, const uint32_t *lens,
 	 * elements and the data we wrote into its buffers go with it. */
 	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
 	/* As flush: need_interrupt's window, counted past u16. */
-	if (d->unsignalled <= 0xffff)
-		d->unsignalled += n;
+	d->unsignalled += n;
 	if (__builtin_expect(d->logging, 0))
 		return log_flush(d, (uint16_t)n);	/* sets published_used */
 	d->published_used = next;
@@ -1373,8 +1372,7 @@ int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
 	 * elements and the data we wrote into its buffers go with it. */
 	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
 	/* As flush: need_interrupt's window, counted past u16. */
-	if (d->unsignalled <= 0xffff)
-		d->unsignalled += pub;
+	d->unsignalled += pub;
 	d->published_used = next;
 	return pub;
 }
