@@ -1207,11 +1207,13 @@ static __attribute__((noinline)) int pop_n(struct vqd *d,
 	return (int)(c - first);
 }
 
-/* pop_n() for one chain: the same steps without the loop. */
+/* pop_n() for one chain: the same steps without the loop.  @last is
+ * d->last_avail, as the caller read it. */
 static __attribute__((noinline)) int pop_1(struct vqd *d,
-					   struct virtq_chain *c)
+					   struct virtq_chain *c,
+					   uint32_t last)
 {
-	uint32_t last = d->last_avail, mask = d->mask, inflight = d->inflight;
+	uint32_t mask = d->mask, inflight = d->inflight;
 	uint16_t head;
 
 	if (__builtin_expect(inflight > mask, 0)) {
@@ -1254,7 +1256,7 @@ int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
 	 * consuming, so the in-flight count never exceeds num (save /
 	 * restore rely on it); a head out of range is consumed and not in
 	 * flight (it cannot be pushed back). */
-	return pop_1(d, c);
+	return pop_1(d, c, last);
 }
 
 int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
@@ -1280,7 +1282,7 @@ int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
 		avail = (uint16_t)ret;
 	}
 	if (avail == 1 || n == 1)
-		return pop_1(d, c);
+		return pop_1(d, c, last);
 	return pop_n(d, c, n);
 }
 
