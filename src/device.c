@@ -930,8 +930,8 @@ static __attribute__((noinline, cold)) int lean_buf_slow(struct vqd *d,
 }
 
 /*
- * An INDIRECT descriptor met by walk_lean(): the shared walk, out of line.
- * The chain's running counts are in @c.
+ * An INDIRECT descriptor met by walk_lean_chain(): the shared walk, out of
+ * line.  The chain's running counts are in @c.
  */
 static __attribute__((noinline, cold)) int
 lean_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
