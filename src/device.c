@@ -432,8 +432,8 @@ static inline void count_desc(struct virtq_chain *c)
 }
 
 static int walk_table(struct vqd *d, struct virtq_chain *c,
-		      const struct table *t, uint32_t first, struct acc *a,
-		      bool in_indirect);
+		      const struct table *t, uint32_t first, uint32_t walked,
+		      struct acc *a, bool in_indirect);
 
 /* @id is the descriptor that points at an indirect table. */
 static int walk_indirect(struct vqd *d, struct virtq_chain *c,
@@ -463,18 +463,19 @@ static int walk_indirect(struct vqd *d, struct virtq_chain *c,
 		t.host = NULL;
 	}
 	c->indirect = true;
-	return walk_table(d, c, &t, 0, a, true);
+	return walk_table(d, c, &t, 0, 0, a, true);
 }
 
 /*
- * Follow a chain from entry @first of table @t.  A chain may hold at most
- * t->len descriptors: one more means it loops.
+ * Follow a chain from entry @first of table @t, @walked of its descriptors
+ * in that table already walked.  A chain may hold at most t->len
+ * descriptors: one more means it loops.
  */
 static int walk_table(struct vqd *d, struct virtq_chain *c,
-		      const struct table *t, uint32_t first, struct acc *a,
-		      bool in_indirect)
+		      const struct table *t, uint32_t first, uint32_t walked,
+		      struct acc *a, bool in_indirect)
 {
-	uint32_t i = first, count = 0;
+	uint32_t i = first, count = walked;
 	struct dcopy dc;
 	int ret;
 
@@ -945,6 +946,47 @@ lean_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
 	return ret ? ret : 1;
 }
 
+/* Where walk_lean_chain() left a chain for lean_finish(). */
+struct lean_resume {
+	uint64_t addr;
+	uint64_t total;		/* the chain's bytes, this buffer's included */
+	uint32_t len;
+	uint32_t count;		/* descriptors walked, this one included */
+	uint16_t flags, next;
+	bool seen_write;
+};
+
+/*
+ * A buffer walk_lean_chain() does not take on its fast path (outside the
+ * cached region, spanning regions, past the iovec capacity), its rules
+ * before the lookup checked: add_buf()'s remaining steps, then the rest
+ * of the chain by walk_table() (the main table: walk_main()'s steps), out
+ * of line.  The chain's running counts are in @c.
+ */
+static __attribute__((noinline, cold)) int
+lean_finish(struct vqd *d, struct virtq_chain *c, const struct lean_resume *r)
+{
+	struct table t = { .host = d->desc, .gpa = d->desc_addr, .len = d->num };
+	struct acc a = { r->total, r->seen_write };
+	int n = lean_buf_slow(d, c, r->addr, r->len, c->n_out + c->n_in);
+
+	if (n < 0)
+		return n;
+	if (r->flags & VIRTQ_DESC_F_WRITE) {
+		c->n_in += (uint32_t)n;
+		c->in_len += r->len;
+	} else {
+		c->n_out += (uint32_t)n;
+		c->out_len += r->len;
+	}
+	if (!(r->flags & VIRTQ_DESC_F_NEXT))
+		return 1;
+	if (r->next >= t.len)
+		return -ERANGE;
+	n = walk_table(d, c, &t, r->next, r->count, &a, false);
+	return n ? n : 1;
+}
+
 /* walk_head()'s answer for a head out of range. */
 static inline void lean_bad_head(struct virtq_chain *c, uint16_t head)
 {
@@ -990,98 +1032,173 @@ static inline bool in_rc(const struct vqd *d, uint64_t off, uint32_t len)
  * before either runs.
  */
 
-/* @fn: the first descriptor's next << 16 | flags (five arguments, all in
- * registers: pop tail-calls this). */
-static __attribute__((noinline)) int
-walk_lean_chain(struct vqd *d, struct virtq_chain *c, uint64_t addr,
-		uint32_t len, uint32_t fn)
+/* The chain's counts into @c, at an exit of walk_lean_chain(). */
+static inline __attribute__((always_inline)) void
+lean_store(struct virtq_chain *c, uint32_t count, uint32_t n_out,
+	   uint32_t n_in, uint32_t out_len, uint32_t in_len)
 {
-	const struct virtq_desc *desc = d->desc;
-	uint32_t num = d->num, count = 1, i;
-	uint32_t n_out = 0, n_in = 0, out_len = 0, in_len = 0;
-	uint64_t total = 0;
-	uint16_t flags = (uint16_t)fn, next = (uint16_t)(fn >> 16);
-	bool seen_write = false;
-	int ret;
-
-	for (;;) {
-		uint64_t off;
-		uint32_t used;
-		bool write;
-
-		if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0)) {
-			c->ndesc = (uint16_t)count;
-			c->n_out = n_out;
-			c->n_in = n_in;
-			c->out_len = out_len;
-			c->in_len = in_len;
-			return lean_indirect(d, c, addr, len, flags, next,
-					     total, seen_write);
-		}
-		write = flags & VIRTQ_DESC_F_WRITE;
-		if (__builtin_expect(seen_write > write, 0)) {
-			ret = -EILSEQ;	/* readable after writable */
-			break;
-		}
-		seen_write = write;
-		if (len) {
-			/* add_buf()'s rule: at most 2^32 bytes in all, and
-			 * neither direction above UINT32_MAX. */
-			total += len;
-			if (__builtin_expect(total > UINT32_MAX, 0) &&
-			    (total > CHAIN_MAX_BYTES ||
-			     !(write ? out_len : in_len))) {
-				ret = -EOVERFLOW;
-				break;
-			}
-			off = addr - d->rc_gpa;
-			used = n_out + n_in;
-			if (__builtin_expect(in_rc(d, off, len) &&
-					     used < c->iov_cap, 1)) {
-				c->iov[used].iov_base = d->rc_hva + off;
-				c->iov[used].iov_len = len;
-				ret = 1;
-			} else {
-				ret = lean_buf_slow(d, c, addr, len, used);
-				if (ret < 0)
-					break;
-			}
-			if (write) {
-				n_in += (uint32_t)ret;
-				in_len += len;
-			} else {
-				n_out += (uint32_t)ret;
-				out_len += len;
-			}
-		}
-		if (!(flags & VIRTQ_DESC_F_NEXT)) {
-			ret = 1;
-			break;
-		}
-		/* walk_main()'s check of next, then its loop bound on the
-		 * next turn: one more than the table holds. */
-		if (__builtin_expect(next >= num, 0)) {
-			ret = -ERANGE;
-			break;
-		}
-		if (__builtin_expect(count == num, 0)) {
-			ret = -ELOOP;
-			break;
-		}
-		count++;
-		i = next;
-		/* Relaxed: each field read exactly once; ordering comes
-		 * from the acquire of avail->idx (P1). */
-		addr = virtq_le64(virtq_load_relaxed(&desc[i].addr));
-		len = virtq_le32(virtq_load_relaxed(&desc[i].len));
-		flags = virtq_le16(virtq_load_relaxed(&desc[i].flags));
-		next = virtq_le16(virtq_load_relaxed(&desc[i].next));
-	}
 	c->ndesc = (uint16_t)count;	/* count <= num <= 32768 */
 	c->n_out = n_out;
 	c->n_in = n_in;
 	c->out_len = out_len;
 	c->in_len = in_len;
+}
+
+/*
+ * The buffer of @len > 0 bytes at @addr lies in the cached region and
+ * the iovecs have room at @used: one iovec for it, and true.  Otherwise
+ * nothing is written: lean_finish() takes it.
+ */
+static inline __attribute__((always_inline)) bool
+lean_fits(struct vqd *d, struct virtq_chain *c, uint64_t addr, uint32_t len,
+	  uint32_t used)
+{
+	uint64_t off = addr - d->rc_gpa;
+
+	if (!in_rc(d, off, len) || used >= c->iov_cap)
+		return false;
+	c->iov[used].iov_base = d->rc_hva + off;
+	c->iov[used].iov_len = len;
+	return true;
+}
+
+/*
+ * walk_main()'s steps from a descriptor with NEXT to the next one: next in
+ * range, then the loop bound (one more than the table holds), then the
+ * descriptor read, each field once (relaxed: ordering comes from the
+ * acquire of avail->idx, P1).
+ */
+static inline __attribute__((always_inline)) int
+lean_step(const struct virtq_desc *desc, uint32_t num, uint32_t *count,
+	  uint64_t *addr, uint32_t *len, uint16_t *flags, uint16_t *next)
+{
+	const struct virtq_desc *s;
+
+	if (__builtin_expect(*next >= num, 0))
+		return -ERANGE;
+	if (__builtin_expect(*count == num, 0))
+		return -ELOOP;
+	++*count;
+	s = &desc[*next];
+	*addr = virtq_le64(virtq_load_relaxed(&s->addr));
+	*len = virtq_le32(virtq_load_relaxed(&s->len));
+	*flags = virtq_le16(virtq_load_relaxed(&s->flags));
+	*next = virtq_le16(virtq_load_relaxed(&s->next));
+	return 0;
+}
+
+/*
+ * @fn: the first descriptor's next << 16 | flags (five arguments, all in
+ * registers: pop tail-calls this).
+ */
+static __attribute__((noinline)) int
+walk_lean_chain(struct vqd *d, struct virtq_chain *c, uint64_t addr,
+		uint32_t len, uint32_t fn)
+{
+	const struct virtq_desc *desc = d->desc;
+	uint32_t num = d->num, count = 1, used = 0, n_out, out_len = 0;
+	uint64_t total;
+	uint16_t flags = (uint16_t)fn, next = (uint16_t)(fn >> 16);
+	int ret;
+
+	/*
+	 * Two loops, one per direction, so that few counts are live (and
+	 * stay in registers): the readable descriptors (iovecs used ==
+	 * n_out, bytes out_len, nothing writable seen), then the writable
+	 * ones (n_out and out_len fixed, bytes in all total).  Each loop
+	 * makes walk_main()'s and add_buf()'s checks in their order.
+	 */
+	for (;;) {
+		if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0)) {
+			lean_store(c, count, used, 0, out_len, 0);
+			return lean_indirect(d, c, addr, len, flags, next,
+					     out_len, false);
+		}
+		if (flags & VIRTQ_DESC_F_WRITE)
+			break;
+		if (len) {
+			/* add_buf()'s rule: a readable buffer with no
+			 * writable one before it cannot take the total
+			 * past UINT32_MAX (out_len is 32-bit). */
+			if (__builtin_expect((uint64_t)out_len + len >
+					     UINT32_MAX, 0)) {
+				ret = -EOVERFLOW;
+				goto out_read;
+			}
+			if (__builtin_expect(!lean_fits(d, c, addr, len,
+							used), 0)) {
+				struct lean_resume r = {
+					addr, (uint64_t)out_len + len, len,
+					count, flags, next, false,
+				};
+
+				lean_store(c, count, used, 0, out_len, 0);
+				return lean_finish(d, c, &r);
+			}
+			used++;
+			out_len += len;
+		}
+		if (!(flags & VIRTQ_DESC_F_NEXT)) {
+			ret = 1;
+			goto out_read;
+		}
+		ret = lean_step(desc, num, &count, &addr, &len, &flags, &next);
+		if (ret)
+			goto out_read;
+	}
+	n_out = used;
+	total = out_len;
+	goto writable;	/* its INDIRECT and EILSEQ checks are made */
+	for (;;) {
+		if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0)) {
+			lean_store(c, count, n_out, used - n_out, out_len,
+				   (uint32_t)(total - out_len));
+			return lean_indirect(d, c, addr, len, flags, next,
+					     total, true);
+		}
+		if (__builtin_expect(!(flags & VIRTQ_DESC_F_WRITE), 0)) {
+			ret = -EILSEQ;	/* readable after writable */
+			goto out_write;
+		}
+writable:
+		if (len) {
+			/* add_buf()'s rule: at most 2^32 bytes in all, and
+			 * in_len (32-bit) not all of them. */
+			total += len;
+			if (__builtin_expect(total > UINT32_MAX, 0) &&
+			    (total > CHAIN_MAX_BYTES || !out_len)) {
+				total -= len;
+				ret = -EOVERFLOW;
+				goto out_write;
+			}
+			if (__builtin_expect(!lean_fits(d, c, addr, len,
+							used), 0)) {
+				struct lean_resume r = {
+					addr, total, len, count, flags, next,
+					true,
+				};
+
+				lean_store(c, count, n_out, used - n_out,
+					   out_len,
+					   (uint32_t)(total - len - out_len));
+				return lean_finish(d, c, &r);
+			}
+			used++;
+		}
+		if (!(flags & VIRTQ_DESC_F_NEXT)) {
+			ret = 1;
+			goto out_write;
+		}
+		ret = lean_step(desc, num, &count, &addr, &len, &flags, &next);
+		if (ret)
+			goto out_write;
+	}
+out_read:
+	lean_store(c, count, used, 0, out_len, 0);
+	return ret;
+out_write:
+	lean_store(c, count, n_out, used - n_out, out_len,
+		   (uint32_t)(total - out_len));
 	return ret;
 }
 
