@@ -587,13 +587,17 @@ static __attribute__((noinline, cold)) int push_slow(struct vqd *d,
 		return -EINVAL;
 	if (d->inflight == 0)
 		return -EOVERFLOW;
+	/* The buffers first: a used area the driver laid over the
+	 * descriptor table would have the walk read our used element. */
+	if (d->logging)
+		log_push(d, head, len);
 	/* Plain stores: published by the release store in flush (P2). */
 	e = &d->used->ring[d->next_used & (d->num - 1)];
 	e->id = virtq_cpu_to_le32(head);
 	e->len = virtq_cpu_to_le32(len);
 	d->next_used++;
 	d->inflight--;
-	return log_push(d, head, len);
+	return 0;
 }
 
 int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
@@ -1405,13 +1409,10 @@ int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
 
 /* push_batch()'s end: account for @n pushed entries and publish (P2). */
 static inline __attribute__((always_inline)) int
-push_publish(struct vqd *d, const uint16_t *heads, const uint32_t *lens,
-	     unsigned int n)
+push_publish(struct vqd *d, unsigned int n)
 {
 	uint16_t next = (uint16_t)(d->next_used + n);
 
-	if (__builtin_expect(d->logging, 0))
-		log_push_batch(d, heads, lens, n);
 	d->inflight -= n;
 	d->next_used = next;
 	n = (uint16_t)(next - d->published_used);
@@ -1446,6 +1447,10 @@ static __attribute__((noinline)) int push_n(struct vqd *d,
 			return -EINVAL;
 	if (n > d->inflight)
 		return -EOVERFLOW;
+	/* The buffers first, as push: the walks must not read used
+	 * elements a driver's overlapping rings put in the table. */
+	if (__builtin_expect(d->logging, 0))
+		log_push_batch(d, heads, lens, n);
 	for (k = 0; k < n; k++) {
 		struct virtq_used_elem *e = &ring[(uint16_t)(next + k) & mask];
 
@@ -1453,7 +1458,7 @@ static __attribute__((noinline)) int push_n(struct vqd *d,
 		e->id = virtq_cpu_to_le32(heads[k]);
 		e->len = virtq_cpu_to_le32(lens[k]);
 	}
-	return push_publish(d, heads, lens, n);
+	return push_publish(d, n);
 }
 
 int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
