@@ -46,7 +46,6 @@ struct vqd {
 	uint64_t features;
 	uint64_t desc_addr, avail_addr, used_addr;
 	uint32_t num;
-	bool event_idx;
 	bool indirect_ok;
 	/* Dirty log (virtq_device_set_log); d->logging says it is set. */
 	uint8_t *log;
@@ -60,18 +59,38 @@ struct vqd {
 	uint16_t published_used;	/* used->idx as last stored */
 	uint16_t signalled_used;	/* published_used at the last need_interrupt */
 	uint16_t used_flags;		/* what we last stored in used->flags */
-	uint16_t avail_event_val;	/* what we last stored in avail_event */
 	bool used_flags_known;		/* used_flags matches guest memory */
-	bool avail_event_known;		/* avail_event_val matches guest memory */
 	bool signalled_valid;		/* signalled_used is meaningful */
 	bool irq_rearm;			/* next need_interrupt with news: yes */
 	bool irq_lost;			/* next need_interrupt: yes (reclaim) */
-	bool notify_enabled;
-	bool broken;
-	bool logging;			/* dirty log set: push/flush mark pages */
+	/* Both set (KICK_EVENT): pop and pop_batch store avail_event on an
+	 * empty ring; one test. */
+	union {
+		struct {
+			bool notify_enabled;
+			bool event_idx;	/* configuration: EVENT_IDX */
+		};
+		uint16_t kick;
+	};
+	/*
+	 * broken and logging read together: push, push_batch and flush
+	 * test d->slow once and leave the fast path for either (broken
+	 * first, so -EIO keeps its rank).
+	 */
+	union {
+		struct {
+			bool broken;
+			bool logging;	/* dirty log set: push/flush mark pages */
+		};
+		uint16_t slow;
+	};
+	uint32_t mask;			/* num - 1 (0 while unconfigured) */
+	uint32_t avail_event_val;	/* what we last stored in avail_event,
+					 * or AVAIL_EVENT_UNKNOWN */
 	uint32_t inflight;		/* popped (head < num), not yet pushed */
-	uint32_t unsignalled;		/* published since the last
-					 * need_interrupt, capped at 2^16 */
+	uint64_t unsignalled;		/* published since the last
+					 * need_interrupt: 64 bits never wrap
+					 * (2^64 entries), so no cap to test */
 
 	/*
 	 * The guest memory region the last buffer fell in, copied: the map
@@ -88,6 +107,12 @@ _Static_assert(offsetof(struct vqd, last_avail) % CACHELINE == 0,
 	       "hot state starts a cache line");
 _Static_assert(sizeof(struct vqd) - offsetof(struct vqd, last_avail) <= CACHELINE,
 	       "hot state fits one cache line");
+
+/* d->kick: notify_enabled and event_idx both true (whatever the byte
+ * order: two bytes of 1). */
+#define KICK_EVENT		0x0101
+/* d->avail_event_val: no u16 value; guest memory may hold anything. */
+#define AVAIL_EVENT_UNKNOWN	0x10000u
 
 static inline struct vqd *D(struct virtq_device *vq)
 {
@@ -184,9 +209,11 @@ static int setup(struct vqd *d, const struct virtq_device_config *cfg)
 	d->avail_addr = cfg->avail_addr;
 	d->used_addr = cfg->used_addr;
 	d->num = cfg->num;
+	d->mask = cfg->num - 1;
 	d->event_idx = cfg->features & VIRTQ_FEATURE(VIRTQ_F_EVENT_IDX);
 	d->indirect_ok = cfg->features & VIRTQ_FEATURE(VIRTQ_F_INDIRECT_DESC);
 	d->notify_enabled = true;
+	d->avail_event_val = AVAIL_EVENT_UNKNOWN;
 	d->broken = false;
 	return 0;
 }
@@ -210,19 +237,28 @@ int virtq_device_init(struct virtq_device *vq, size_t mem_len,
  * or -EIO (latched) if the driver claims more than num: it cannot have
  * more than num chains outstanding, so the index is garbage.
  */
-static int read_avail_idx(struct vqd *d)
+static inline int read_avail_idx_at(struct vqd *d, uint16_t last)
 {
 	/* P1: pairs with the driver's release store of avail->idx; the ring
 	 * entries and descriptors it covers are visible after this. */
 	uint16_t idx = virtq_le16(virtq_load_acquire(&d->avail->idx));
-	uint16_t n = (uint16_t)(idx - d->last_avail);
+	uint16_t n = (uint16_t)(idx - last);
 
+	/* Every caller has shadow_avail == last: nothing new, nothing to
+	 * store (the commonest answer of a poll). */
+	if (!n)
+		return 0;
 	if (n > d->num) {
 		d->broken = true;
 		return -EIO;
 	}
 	d->shadow_avail = idx;
 	return n;
+}
+
+static int read_avail_idx(struct vqd *d)
+{
+	return read_avail_idx_at(d, d->last_avail);
 }
 
 /*
@@ -246,11 +282,10 @@ static LOG_COLD void log_push_batch(struct vqd *d, const uint16_t *heads,
  */
 static void set_avail_event(struct vqd *d, uint16_t v)
 {
-	if (d->avail_event_known && d->avail_event_val == v)
+	if (d->avail_event_val == v)
 		return;
 	virtq_store_relaxed(d->avail_event, virtq_cpu_to_le16(v));
 	d->avail_event_val = v;
-	d->avail_event_known = true;
 	virtq_mb();	/* F1: pairs with the driver's fence in kick_prepare */
 }
 
@@ -397,8 +432,8 @@ static inline void count_desc(struct virtq_chain *c)
 }
 
 static int walk_table(struct vqd *d, struct virtq_chain *c,
-		      const struct table *t, uint32_t first, struct acc *a,
-		      bool in_indirect);
+		      const struct table *t, uint32_t first, uint32_t walked,
+		      struct acc *a, bool in_indirect);
 
 /* @id is the descriptor that points at an indirect table. */
 static int walk_indirect(struct vqd *d, struct virtq_chain *c,
@@ -428,18 +463,19 @@ static int walk_indirect(struct vqd *d, struct virtq_chain *c,
 		t.host = NULL;
 	}
 	c->indirect = true;
-	return walk_table(d, c, &t, 0, a, true);
+	return walk_table(d, c, &t, 0, 0, a, true);
 }
 
 /*
- * Follow a chain from entry @first of table @t.  A chain may hold at most
- * t->len descriptors: one more means it loops.
+ * Follow a chain from entry @first of table @t, @walked of its descriptors
+ * in that table already walked.  A chain may hold at most t->len
+ * descriptors: one more means it loops.
  */
 static int walk_table(struct vqd *d, struct virtq_chain *c,
-		      const struct table *t, uint32_t first, struct acc *a,
-		      bool in_indirect)
+		      const struct table *t, uint32_t first, uint32_t walked,
+		      struct acc *a, bool in_indirect)
 {
-	uint32_t i = first, count = 0;
+	uint32_t i = first, count = walked;
 	struct dcopy dc;
 	int ret;
 
@@ -523,38 +559,6 @@ static inline int walk_head(struct vqd *d, struct virtq_chain *c,
 	return ret ? ret : 1;
 }
 
-int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
-{
-	struct vqd *d = D(vq);
-	uint16_t head;
-	int ret;
-
-	if (d->broken)
-		return -EIO;
-	if (d->last_avail == d->shadow_avail) {
-		if (d->event_idx && d->notify_enabled)
-			set_avail_event(d, d->last_avail);
-		ret = read_avail_idx(d);
-		if (ret <= 0)
-			return ret;
-	}
-	/* Every descriptor is in flight: the driver cannot have made
-	 * another chain available.  Latched before consuming, so the
-	 * in-flight count never exceeds num (save / restore rely on it). */
-	if (d->inflight >= d->num) {
-		d->broken = true;
-		return -EIO;
-	}
-	/* Relaxed, read once: ordered by the acquire above (P1). */
-	head = virtq_le16(virtq_load_relaxed(
-		&d->avail->ring[d->last_avail & (d->num - 1)]));
-	d->last_avail++;
-	/* A head out of range cannot be pushed back: not in flight. */
-	if (head < d->num)
-		d->inflight++;
-	return walk_head(d, c, head);
-}
-
 int virtq_device_walk(struct virtq_device *vq, uint16_t head,
 		      struct virtq_chain *c)
 {
@@ -570,9 +574,11 @@ int virtq_device_walk(struct virtq_device *vq, uint16_t head,
 
 /* ---- returning chains ------------------------------------------------- */
 
-int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
+/* push, broken or logging: the same steps, the log last. */
+static __attribute__((noinline, cold)) int push_slow(struct vqd *d,
+						     uint16_t head,
+						     uint32_t len)
 {
-	struct vqd *d = D(vq);
 	struct virtq_used_elem *e;
 
 	if (d->broken)
@@ -581,38 +587,69 @@ int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
 		return -EINVAL;
 	if (d->inflight == 0)
 		return -EOVERFLOW;
+	/* The buffers first: a used area the driver laid over the
+	 * descriptor table would have the walk read our used element. */
+	if (d->logging)
+		log_push(d, head, len);
 	/* Plain stores: published by the release store in flush (P2). */
 	e = &d->used->ring[d->next_used & (d->num - 1)];
 	e->id = virtq_cpu_to_le32(head);
 	e->len = virtq_cpu_to_le32(len);
 	d->next_used++;
 	d->inflight--;
-	if (__builtin_expect(d->logging, 0))
-		return log_push(d, head, len);
+	return 0;
+}
+
+int virtq_device_push(struct virtq_device *vq, uint16_t head, uint32_t len)
+{
+	struct vqd *d = D(vq);
+	struct virtq_used_elem *e;
+	uint32_t mask, inflight;
+	uint16_t next;
+
+	/* One test for broken and logging (d->slow). */
+	if (__builtin_expect(d->slow, 0))
+		return push_slow(d, head, len);
+	/* The queue's fields are read before the used element is written
+	 * (a u32 store the compiler must assume may alias them). */
+	mask = d->mask;
+	if (head > mask)
+		return -EINVAL;	/* head >= num */
+	inflight = d->inflight;
+	if (inflight == 0)
+		return -EOVERFLOW;
+	next = d->next_used;
+	/* Plain stores: published by the release store in flush (P2). */
+	e = &d->used->ring[next & mask];
+	e->id = virtq_cpu_to_le32(head);
+	e->len = virtq_cpu_to_le32(len);
+	d->next_used = (uint16_t)(next + 1);
+	d->inflight = inflight - 1;
 	return 0;
 }
 
 int virtq_device_flush(struct virtq_device *vq)
 {
 	struct vqd *d = D(vq);
-	uint16_t n;
+	/* Read before the store of used->idx (a u16 store the compiler must
+	 * assume may alias them). */
+	uint16_t slow = d->slow, next = d->next_used, n;
 
-	if (d->broken)
+	if (__builtin_expect(slow, 0) && d->broken)
 		return -EIO;
-	n = (uint16_t)(d->next_used - d->published_used);
+	n = (uint16_t)(next - d->published_used);
 	if (n == 0)
 		return 0;
 	/* P2: pairs with the driver's acquire load of used->idx; the used
 	 * elements and the data we wrote into its buffers go with it. */
-	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(d->next_used));
+	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
 	/* Counted past u16: after 2^16 entries used->idx is back where it
 	 * was, yet every used_event has gone by.  Before the log's tail
 	 * call: a logged flush must interrupt like any other. */
-	if (d->unsignalled <= 0xffff)
-		d->unsignalled += n;
-	if (__builtin_expect(d->logging, 0))
-		return log_flush(d, n);
-	d->published_used = d->next_used;
+	d->unsignalled += n;
+	if (__builtin_expect(slow, 0))
+		return log_flush(d, n);	/* logging: not broken here */
+	d->published_used = next;
 	return n;
 }
 
@@ -628,7 +665,7 @@ bool virtq_device_need_interrupt(struct virtq_device *vq)
 	struct vqd *d = D(vq);
 	uint16_t new_idx = d->published_used, old = d->signalled_used;
 	bool first = !d->signalled_valid || d->irq_rearm;
-	uint32_t n = d->unsignalled;
+	uint64_t n = d->unsignalled;
 
 	if (d->broken || (n == 0 && !d->irq_lost))
 		return false;	/* nothing published since the last call */
@@ -744,7 +781,7 @@ static void reset_shadows(struct vqd *d)
 {
 	d->rc_size = 0;		/* the region cache too */
 	d->used_flags_known = false;
-	d->avail_event_known = false;
+	d->avail_event_val = AVAIL_EVENT_UNKNOWN;
 	d->notify_enabled = true;
 	d->signalled_valid = false;
 	d->irq_rearm = true;
@@ -874,43 +911,33 @@ int virtq_device_restore(struct virtq_device *vq, size_t mem_len,
 /*
  * The tail of add_buf() for a buffer the lean walk below does not take on
  * its fast path (outside the cached region, spanning regions, or past the
- * iovec capacity): the same steps, out of line.  The chain's running
- * counts are in @c.
+ * iovec capacity): the same steps, out of line.  @used iovecs are filled.
+ * Returns the iovecs added (>= 1), or add_buf()'s error.
  */
 static __attribute__((noinline, cold)) int lean_buf_slow(struct vqd *d,
 						    struct virtq_chain *c,
 						    uint64_t addr, uint32_t len,
-						    bool write)
+						    uint32_t used)
 {
-	uint32_t used = c->n_out + c->n_in;
 	void *p = buf_ptr(d, addr, len);
-	int n;
 
 	if (p) {
 		if (used >= c->iov_cap)
 			return -ENOBUFS;
 		c->iov[used].iov_base = p;
 		c->iov[used].iov_len = len;
-		n = 1;
-	} else {
-		if (used > c->iov_cap)
-			return -ENOBUFS;
-		n = virtq_gmem_iov(d->gmem, addr, len, c->iov + used,
-				   c->iov_cap - used);
-		if (n < 0)
-			return n;
+		return 1;
 	}
-	if (write) {
-		c->n_in += (uint32_t)n;
-		c->in_len += len;
-	} else {
-		c->n_out += (uint32_t)n;
-		c->out_len += len;
-	}
-	return 0;
+	if (used > c->iov_cap)
+		return -ENOBUFS;
+	return virtq_gmem_iov(d->gmem, addr, len, c->iov + used,
+			      c->iov_cap - used);
 }
 
-/* An INDIRECT descriptor met by walk_lean(): the shared walk, out of line. */
+/*
+ * An INDIRECT descriptor met by walk_lean_chain(): the shared walk, out of
+ * line.  The chain's running counts are in @c.
+ */
 static __attribute__((noinline, cold)) int
 lean_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
 	      uint32_t len, uint16_t flags, uint16_t next, uint64_t total,
@@ -923,161 +950,441 @@ lean_indirect(struct vqd *d, struct virtq_chain *c, uint64_t addr,
 	return ret ? ret : 1;
 }
 
-/*
- * walk_head() written for the common chain (direct descriptors in the main
- * table, buffers in the guest memory region buf_ptr() has cached): the
- * checks of walk_head() / walk_main() / add_buf(), in the same order, with
- * the same results in @c (also on error), and no descriptor copy in
- * memory.  Each descriptor is read from shared memory once; what was read
- * is handed on, never re-read, to the out-of-line lean_indirect() /
- * lean_buf_slow() for an indirect table or a buffer off the fast path.
- * tests/device-pop-batch.c checks it against pop on random hostile rings.
- */
-static inline __attribute__((always_inline)) int
-walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
-{
-	uint32_t i = head, count = 0;
-	uint64_t total = 0;
-	bool seen_write = false;
+/* Where walk_lean_chain() left a chain for lean_finish(). */
+struct lean_resume {
+	uint64_t addr;
+	uint64_t total;		/* the chain's bytes, this buffer's included */
+	uint32_t len;
+	uint32_t count;		/* descriptors walked, this one included */
+	uint16_t flags, next;
+	bool seen_write;
+};
 
+/*
+ * A buffer walk_lean_chain() does not take on its fast path (outside the
+ * cached region, spanning regions, past the iovec capacity), its rules
+ * before the lookup checked: add_buf()'s remaining steps, then the rest
+ * of the chain by walk_table() (the main table: walk_main()'s steps), out
+ * of line.  The chain's running counts are in @c.
+ */
+static __attribute__((noinline, cold)) int
+lean_finish(struct vqd *d, struct virtq_chain *c, const struct lean_resume *r)
+{
+	struct table t = { .host = d->desc, .gpa = d->desc_addr, .len = d->num };
+	struct acc a = { r->total, r->seen_write };
+	int n = lean_buf_slow(d, c, r->addr, r->len, c->n_out + c->n_in);
+
+	if (n < 0)
+		return n;
+	if (r->flags & VIRTQ_DESC_F_WRITE) {
+		c->n_in += (uint32_t)n;
+		c->in_len += r->len;
+	} else {
+		c->n_out += (uint32_t)n;
+		c->out_len += r->len;
+	}
+	if (!(r->flags & VIRTQ_DESC_F_NEXT))
+		return 1;
+	if (r->next >= t.len)
+		return -ERANGE;
+	n = walk_table(d, c, &t, r->next, r->count, &a, false);
+	return n ? n : 1;
+}
+
+/* walk_head()'s answer for a head out of range. */
+static inline void lean_bad_head(struct virtq_chain *c, uint16_t head)
+{
 	c->head = head;
 	c->ndesc = 0;
 	c->n_out = c->n_in = 0;
 	c->out_len = c->in_len = 0;
 	c->indirect = false;
-	if (head >= d->num)
-		return -ERANGE;
-	for (;;) {
-		const struct virtq_desc *s = &d->desc[i];
-		uint64_t addr, off;
-		uint32_t len, used;
-		uint16_t flags, next;
-		bool write;
-
-		if (++count > d->num)
-			return -ELOOP;
-		/* Relaxed: each field read exactly once; ordering comes
-		 * from the acquire of avail->idx (P1). */
-		addr = virtq_le64(virtq_load_relaxed(&s->addr));
-		len = virtq_le32(virtq_load_relaxed(&s->len));
-		flags = virtq_le16(virtq_load_relaxed(&s->flags));
-		next = virtq_le16(virtq_load_relaxed(&s->next));
-		c->ndesc = (uint16_t)count;	/* count <= num <= 32768 */
-		if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0))
-			return lean_indirect(d, c, addr, len, flags, next,
-					     total, seen_write);
-		write = flags & VIRTQ_DESC_F_WRITE;
-		if (seen_write > write)
-			return -EILSEQ;	/* readable after writable */
-		seen_write = write;
-		if (len) {
-			/* add_buf()'s rule: at most 2^32 bytes in all, and
-			 * neither direction above UINT32_MAX. */
-			total += len;
-			if (__builtin_expect(total > UINT32_MAX, 0) &&
-			    (total > CHAIN_MAX_BYTES ||
-			     !(write ? c->out_len : c->in_len)))
-				return -EOVERFLOW;
-			off = addr - d->rc_gpa;
-			used = c->n_out + c->n_in;
-			if (__builtin_expect(off < d->rc_size &&
-					     len <= d->rc_size - off &&
-					     used < c->iov_cap, 1)) {
-				c->iov[used].iov_base = d->rc_hva + off;
-				c->iov[used].iov_len = len;
-				if (write) {
-					c->n_in++;
-					c->in_len += len;
-				} else {
-					c->n_out++;
-					c->out_len += len;
-				}
-			} else {
-				int ret = lean_buf_slow(d, c, addr, len, write);
-
-				if (ret)
-					return ret;
-			}
-		}
-		if (!(flags & VIRTQ_DESC_F_NEXT))
-			return 1;
-		if (next >= d->num)
-			return -ERANGE;
-		i = next;
-	}
 }
 
-/* pop_batch() once chains are known to be there (last_avail != shadow). */
+/*
+ * buf_ptr()'s test of the cached region for a buffer of @len > 0 bytes at
+ * @off past its start: off + len without a carry and <= rc_size implies
+ * off < rc_size (a gpa below the region wraps off far past it).
+ */
+static inline bool in_rc(const struct vqd *d, uint64_t off, uint32_t len)
+{
+	uint64_t end;
+
+	return !__builtin_add_overflow(off, (uint64_t)len, &end) &&
+	       end <= d->rc_size;
+}
+
+/*
+ * walk_head() written for the common chain (direct descriptors in the main
+ * table, buffers in the guest memory region buf_ptr() has cached), for a
+ * @head already checked < num: the checks of walk_head() / walk_main() /
+ * add_buf(), in the same order, with the same results in @c (also on
+ * error), and no descriptor copy in memory.  Each descriptor is read from
+ * shared memory once; what was read is handed on, never re-read, to the
+ * out-of-line lean_indirect() / lean_buf_slow() for an indirect table or a
+ * buffer off the fast path.  tests/device-pop-walk.c (pop against walk)
+ * and fuzz/device.c (pop_batch against walk) check it against walk_head()
+ * on random hostile rings.
+ *
+ * walk_lean(), inlined into pop, takes only the commonest chain: one
+ * direct descriptor (no NEXT, no INDIRECT) whose buffer, if any, is in
+ * the cached region and fits the iovecs.  With nothing before it, it
+ * cannot be readable after writable, exceed 2^32 bytes or loop.  Anything
+ * else goes to walk_lean_chain() with the first descriptor as read; it
+ * keeps the chain's counts in locals and stores them into @c once, at
+ * whichever exit.  c->head, c->ndesc = 1 and c->indirect are stored
+ * before either runs.
+ */
+
+/* The chain's counts into @c, at an exit of walk_lean_chain(). */
+static inline __attribute__((always_inline)) void
+lean_store(struct virtq_chain *c, uint32_t count, uint32_t n_out,
+	   uint32_t n_in, uint32_t out_len, uint32_t in_len)
+{
+	c->ndesc = (uint16_t)count;	/* count <= num <= 32768 */
+	c->n_out = n_out;
+	c->n_in = n_in;
+	c->out_len = out_len;
+	c->in_len = in_len;
+}
+
+/*
+ * The buffer of @len > 0 bytes at @addr lies in the cached region and
+ * the iovecs have room at @used: one iovec for it, and true.  Otherwise
+ * nothing is written: lean_finish() takes it.
+ */
+static inline __attribute__((always_inline)) bool
+lean_fits(struct vqd *d, struct virtq_chain *c, uint64_t addr, uint32_t len,
+	  uint32_t used)
+{
+	uint64_t off = addr - d->rc_gpa;
+
+	if (!in_rc(d, off, len) || used >= c->iov_cap)
+		return false;
+	c->iov[used].iov_base = d->rc_hva + off;
+	c->iov[used].iov_len = len;
+	return true;
+}
+
+/*
+ * walk_main()'s steps from a descriptor with NEXT to the next one: next in
+ * range, then the loop bound (one more than the table holds), then the
+ * descriptor read, each field once (relaxed: ordering comes from the
+ * acquire of avail->idx, P1).
+ */
+static inline __attribute__((always_inline)) int
+lean_step(const struct virtq_desc *desc, uint32_t num, uint32_t *count,
+	  uint64_t *addr, uint32_t *len, uint16_t *flags, uint16_t *next)
+{
+	const struct virtq_desc *s;
+
+	if (__builtin_expect(*next >= num, 0))
+		return -ERANGE;
+	if (__builtin_expect(*count == num, 0))
+		return -ELOOP;
+	++*count;
+	s = &desc[*next];
+	*addr = virtq_le64(virtq_load_relaxed(&s->addr));
+	*len = virtq_le32(virtq_load_relaxed(&s->len));
+	*flags = virtq_le16(virtq_load_relaxed(&s->flags));
+	*next = virtq_le16(virtq_load_relaxed(&s->next));
+	return 0;
+}
+
+/*
+ * @fn: the first descriptor's next << 16 | flags (five arguments, all in
+ * registers: pop tail-calls this).
+ */
+static __attribute__((noinline)) int
+walk_lean_chain(struct vqd *d, struct virtq_chain *c, uint64_t addr,
+		uint32_t len, uint32_t fn)
+{
+	const struct virtq_desc *desc = d->desc;
+	uint32_t num = d->num, count = 1, used = 0, n_out, out_len = 0;
+	uint64_t total;
+	uint16_t flags = (uint16_t)fn, next = (uint16_t)(fn >> 16);
+	int ret;
+
+	/*
+	 * Two loops, one per direction, so that few counts are live (and
+	 * stay in registers): the readable descriptors (iovecs used ==
+	 * n_out, bytes out_len, nothing writable seen), then the writable
+	 * ones (n_out and out_len fixed, bytes in all total).  Each loop
+	 * makes walk_main()'s and add_buf()'s checks in their order.
+	 */
+	for (;;) {
+		if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0)) {
+			lean_store(c, count, used, 0, out_len, 0);
+			return lean_indirect(d, c, addr, len, flags, next,
+					     out_len, false);
+		}
+		if (flags & VIRTQ_DESC_F_WRITE)
+			break;
+		if (len) {
+			/* add_buf()'s rule: a readable buffer with no
+			 * writable one before it cannot take the total
+			 * past UINT32_MAX (out_len is 32-bit). */
+			if (__builtin_expect((uint64_t)out_len + len >
+					     UINT32_MAX, 0)) {
+				ret = -EOVERFLOW;
+				goto out_read;
+			}
+			if (__builtin_expect(!lean_fits(d, c, addr, len,
+							used), 0)) {
+				struct lean_resume r = {
+					addr, (uint64_t)out_len + len, len,
+					count, flags, next, false,
+				};
+
+				lean_store(c, count, used, 0, out_len, 0);
+				return lean_finish(d, c, &r);
+			}
+			used++;
+			out_len += len;
+		}
+		if (!(flags & VIRTQ_DESC_F_NEXT)) {
+			ret = 1;
+			goto out_read;
+		}
+		ret = lean_step(desc, num, &count, &addr, &len, &flags, &next);
+		if (ret)
+			goto out_read;
+	}
+	n_out = used;
+	total = out_len;
+	goto writable;	/* its INDIRECT and EILSEQ checks are made */
+	for (;;) {
+		if (__builtin_expect(flags & VIRTQ_DESC_F_INDIRECT, 0)) {
+			lean_store(c, count, n_out, used - n_out, out_len,
+				   (uint32_t)(total - out_len));
+			return lean_indirect(d, c, addr, len, flags, next,
+					     total, true);
+		}
+		if (__builtin_expect(!(flags & VIRTQ_DESC_F_WRITE), 0)) {
+			ret = -EILSEQ;	/* readable after writable */
+			goto out_write;
+		}
+writable:
+		if (len) {
+			/* add_buf()'s rule: at most 2^32 bytes in all, and
+			 * in_len (32-bit) not all of them. */
+			total += len;
+			if (__builtin_expect(total > UINT32_MAX, 0) &&
+			    (total > CHAIN_MAX_BYTES || !out_len)) {
+				total -= len;
+				ret = -EOVERFLOW;
+				goto out_write;
+			}
+			if (__builtin_expect(!lean_fits(d, c, addr, len,
+							used), 0)) {
+				struct lean_resume r = {
+					addr, total, len, count, flags, next,
+					true,
+				};
+
+				lean_store(c, count, n_out, used - n_out,
+					   out_len,
+					   (uint32_t)(total - len - out_len));
+				return lean_finish(d, c, &r);
+			}
+			used++;
+		}
+		if (!(flags & VIRTQ_DESC_F_NEXT)) {
+			ret = 1;
+			goto out_write;
+		}
+		ret = lean_step(desc, num, &count, &addr, &len, &flags, &next);
+		if (ret)
+			goto out_write;
+	}
+out_read:
+	lean_store(c, count, used, 0, out_len, 0);
+	return ret;
+out_write:
+	lean_store(c, count, n_out, used - n_out, out_len,
+		   (uint32_t)(total - out_len));
+	return ret;
+}
+
+/*
+ * Two adjacent u32 fields of a chain (n_out, n_in or out_len, in_len) in
+ * one store: @v's low half is the first field.
+ */
+_Static_assert(offsetof(struct virtq_chain, n_in) ==
+	       offsetof(struct virtq_chain, n_out) + 4, "n_out, n_in");
+_Static_assert(offsetof(struct virtq_chain, in_len) ==
+	       offsetof(struct virtq_chain, out_len) + 4, "out_len, in_len");
+_Static_assert(VIRTQ_DESC_F_WRITE == 2, "walk_lean's shift");
+
+static inline void store_pair(struct virtq_chain *c, size_t off, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = v << 32 | v >> 32;
+#endif
+	memcpy((char *)c + off, &v, sizeof(v));
+}
+
+/* c->head = @head and c->ndesc = 1 in one store. */
+_Static_assert(offsetof(struct virtq_chain, ndesc) ==
+	       offsetof(struct virtq_chain, head) + 2, "head, ndesc");
+
+static inline void store_head(struct virtq_chain *c, uint16_t head)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	uint32_t v = (uint32_t)head << 16 | 1;
+#else
+	uint32_t v = 1u << 16 | head;
+#endif
+	memcpy((char *)c + offsetof(struct virtq_chain, head), &v, sizeof(v));
+}
+
+static inline __attribute__((always_inline)) int
+walk_lean(struct vqd *d, struct virtq_chain *c, uint16_t head)
+{
+	const struct virtq_desc *s = &d->desc[head];
+	uint64_t addr, off;
+	uint32_t len, iovs = 0;
+	uint16_t flags, next;
+	unsigned int sh;
+
+	store_head(c, head);	/* and ndesc = 1 */
+	c->indirect = false;
+	/* Relaxed: each field read exactly once; ordering comes from the
+	 * acquire of avail->idx (P1). */
+	addr = virtq_le64(virtq_load_relaxed(&s->addr));
+	len = virtq_le32(virtq_load_relaxed(&s->len));
+	flags = virtq_le16(virtq_load_relaxed(&s->flags));
+	next = virtq_le16(virtq_load_relaxed(&s->next));
+	if (__builtin_expect(flags & (VIRTQ_DESC_F_INDIRECT |
+				      VIRTQ_DESC_F_NEXT), 0))
+		return walk_lean_chain(d, c, addr, len,
+				       (uint32_t)next << 16 | flags);
+	if (len) {
+		off = addr - d->rc_gpa;
+		if (__builtin_expect(!(in_rc(d, off, len) && c->iov_cap), 0))
+			return walk_lean_chain(d, c, addr, len,
+					       (uint32_t)next << 16 | flags);
+		c->iov[0].iov_base = d->rc_hva + off;
+		c->iov[0].iov_len = len;
+		iovs = 1;
+	}
+	/* The counts, one store per pair: the first field of each for a
+	 * readable buffer (shift 0), the second for a writable (32). */
+	sh = (flags & VIRTQ_DESC_F_WRITE) * 16u;
+	store_pair(c, offsetof(struct virtq_chain, n_out), (uint64_t)iovs << sh);
+	store_pair(c, offsetof(struct virtq_chain, out_len), (uint64_t)len << sh);
+	return 1;
+}
+
+/*
+ * pop_batch() once chains are known to be there (last_avail != shadow).
+ * pop's rule, a chain offered while num are in flight latches the queue,
+ * is one bound on the loop: at most num - inflight chains (inflight never
+ * exceeds num).  d->mask is num - 1: "x > mask" is "x >= num".
+ */
 static __attribute__((noinline)) int pop_n(struct vqd *d,
 					   struct virtq_chain *c,
 					   unsigned int n)
 {
-	uint16_t last = d->last_avail;
+	const uint16_t *ring = d->avail->ring;
+	uint32_t mask = d->mask, room = mask + 1 - d->inflight;
+	/* u32, masked to index: mask < 2^15, so no u16 wrap is needed. */
+	uint32_t last = d->last_avail;
 	uint16_t avail = (uint16_t)(d->shadow_avail - last);
-	struct virtq_chain *first = c, *end = c + (n < avail ? n : avail);
+	unsigned int want = n < avail ? n : avail;
+	struct virtq_chain *first = c, *end = c + (want < room ? want : room);
 	int ret;
 
 	for (; c != end; c++, last++) {
-		uint16_t head;
-
-		/* pop's rule: a chain offered while num are in flight
-		 * latches the queue (the count never exceeds num). */
-		if (__builtin_expect(d->inflight + (uint32_t)(c - first) >=
-				     d->num, 0)) {
-			if (c != first)
-				break;	/* the next call reports it */
-			d->broken = true;
-			return -EIO;
-		}
 		/* Relaxed, read once: ordered by the acquire (P1). */
-		head = virtq_le16(virtq_load_relaxed(
-			&d->avail->ring[last & (d->num - 1)]));
+		uint16_t head = virtq_le16(virtq_load_relaxed(
+			&ring[last & mask]));
+
+		if (__builtin_expect(head > mask, 0)) {
+			if (c != first)
+				break;	/* left for the next call to report */
+			lean_bad_head(c, head);
+			d->last_avail = (uint16_t)(last + 1);
+			return -ERANGE;	/* consumed, not in flight */
+		}
 		ret = walk_lean(d, c, head);
 		if (__builtin_expect(ret < 0, 0)) {
 			if (c != first)
 				break;	/* left for the next call to report */
-			/* Consumed, as pop does; in flight only if it can
-			 * be pushed back. */
+			/* Consumed, as pop does, and in flight: it can be
+			 * pushed back. */
 			d->last_avail = (uint16_t)(last + 1);
-			if (head < d->num)
-				d->inflight++;
+			d->inflight++;
 			return ret;
 		}
 	}
-	d->last_avail = last;
+	if (__builtin_expect(c == first, 0)) {
+		/* room == 0 < want: every descriptor is in flight. */
+		d->broken = true;
+		return -EIO;
+	}
+	d->last_avail = (uint16_t)last;
 	d->inflight += (uint32_t)(c - first);
 	return (int)(c - first);
 }
 
-/* pop_n() for one chain: the same steps without the loop. */
+/* pop_n() for one chain: the same steps without the loop.  @last is
+ * d->last_avail, as the caller read it. */
 static __attribute__((noinline)) int pop_1(struct vqd *d,
-					   struct virtq_chain *c)
+					   struct virtq_chain *c,
+					   uint32_t last)
 {
-	uint16_t last = d->last_avail, head;
-	int ret;
+	uint32_t mask = d->mask, inflight = d->inflight;
+	uint16_t head;
 
-	if (__builtin_expect(d->inflight >= d->num, 0)) {
+	if (__builtin_expect(inflight > mask, 0)) {
 		d->broken = true;	/* as pop: never more than num in flight */
 		return -EIO;
 	}
 	/* Relaxed, read once: ordered by the acquire (P1). */
-	head = virtq_le16(virtq_load_relaxed(
-		&d->avail->ring[last & (d->num - 1)]));
-	ret = walk_lean(d, c, head);
-
-	if (__builtin_expect(ret < 0, 0) && head >= d->num) {
-		d->last_avail = (uint16_t)(last + 1);
-		return ret;	/* consumed, not in flight: cannot be pushed */
-	}
+	head = virtq_le16(virtq_load_relaxed(&d->avail->ring[last & mask]));
 	d->last_avail = (uint16_t)(last + 1);
-	d->inflight++;
-	return ret;
+	if (__builtin_expect(head > mask, 0)) {
+		lean_bad_head(c, head);
+		return -ERANGE;	/* consumed, not in flight: cannot be pushed */
+	}
+	d->inflight = inflight + 1;
+	return walk_lean(d, c, head);
+}
+
+/*
+ * pop: pop_1(), the lean walk of pop_batch(), after the same entry.
+ * walk (walk_head()) keeps the general walker: tests/device-pop-walk.c
+ * and fuzz/device.c hold each against the other.
+ */
+int virtq_device_pop(struct virtq_device *vq, struct virtq_chain *c)
+{
+	struct vqd *d = D(vq);
+	uint16_t last;
+	int ret;
+
+	if (d->broken)
+		return -EIO;
+	last = d->last_avail;
+	if (last == d->shadow_avail) {
+		if (d->kick == KICK_EVENT)
+			set_avail_event(d, last);
+		ret = read_avail_idx_at(d, last);
+		if (ret <= 0)
+			return ret;
+	}
+	/* pop_1(): every descriptor in flight latches the queue before
+	 * consuming, so the in-flight count never exceeds num (save /
+	 * restore rely on it); a head out of range is consumed and not in
+	 * flight (it cannot be pushed back). */
+	return pop_1(d, c, last);
 }
 
 int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
 			   unsigned int n)
 {
 	struct vqd *d = D(vq);
+	uint16_t last, avail;
 	int ret;
 
 	if (d->broken)
@@ -1085,27 +1392,27 @@ int virtq_device_pop_batch(struct virtq_device *vq, struct virtq_chain *c,
 	if (!n)
 		return 0;
 	/* As pop: avail->idx is read only when our copy is used up. */
-	if (d->last_avail == d->shadow_avail) {
-		if (d->event_idx && d->notify_enabled)
-			set_avail_event(d, d->last_avail);
-		ret = read_avail_idx(d);
+	last = d->last_avail;
+	avail = (uint16_t)(d->shadow_avail - last);
+	if (!avail) {
+		if (d->kick == KICK_EVENT)
+			set_avail_event(d, last);
+		ret = read_avail_idx_at(d, last);
 		if (ret <= 0)
 			return ret;
+		avail = (uint16_t)ret;
 	}
-	if (n == 1 || (uint16_t)(d->shadow_avail - d->last_avail) == 1)
-		return pop_1(d, c);
+	if (avail == 1 || n == 1)
+		return pop_1(d, c, last);
 	return pop_n(d, c, n);
 }
 
 /* push_batch()'s end: account for @n pushed entries and publish (P2). */
 static inline __attribute__((always_inline)) int
-push_publish(struct vqd *d, const uint16_t *heads, const uint32_t *lens,
-	     unsigned int n)
+push_publish(struct vqd *d, unsigned int n)
 {
 	uint16_t next = (uint16_t)(d->next_used + n);
 
-	if (__builtin_expect(d->logging, 0))
-		log_push_batch(d, heads, lens, n);
 	d->inflight -= n;
 	d->next_used = next;
 	n = (uint16_t)(next - d->published_used);
@@ -1115,15 +1422,15 @@ push_publish(struct vqd *d, const uint16_t *heads, const uint32_t *lens,
 	 * elements and the data we wrote into its buffers go with it. */
 	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
 	/* As flush: need_interrupt's window, counted past u16. */
-	if (d->unsignalled <= 0xffff)
-		d->unsignalled += n;
+	d->unsignalled += n;
 	if (__builtin_expect(d->logging, 0))
 		return log_flush(d, (uint16_t)n);	/* sets published_used */
 	d->published_used = next;
 	return (int)n;
 }
 
-/* push_batch() for other than one entry (broken checked). */
+/* push_batch() for other than one entry, or with the queue broken or
+ * logging: the general way. */
 static __attribute__((noinline)) int push_n(struct vqd *d,
 					    const uint16_t *heads,
 					    const uint32_t *lens,
@@ -1133,11 +1440,17 @@ static __attribute__((noinline)) int push_n(struct vqd *d,
 	uint16_t mask = (uint16_t)(d->num - 1), next = d->next_used;
 	unsigned int k;
 
+	if (d->broken)
+		return -EIO;
 	for (k = 0; k < n; k++)
 		if (heads[k] >= d->num)
 			return -EINVAL;
 	if (n > d->inflight)
 		return -EOVERFLOW;
+	/* The buffers first, as push: the walks must not read used
+	 * elements a driver's overlapping rings put in the table. */
+	if (__builtin_expect(d->logging, 0))
+		log_push_batch(d, heads, lens, n);
 	for (k = 0; k < n; k++) {
 		struct virtq_used_elem *e = &ring[(uint16_t)(next + k) & mask];
 
@@ -1145,7 +1458,7 @@ static __attribute__((noinline)) int push_n(struct vqd *d,
 		e->id = virtq_cpu_to_le32(heads[k]);
 		e->len = virtq_cpu_to_le32(lens[k]);
 	}
-	return push_publish(d, heads, lens, n);
+	return push_publish(d, n);
 }
 
 int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
@@ -1153,23 +1466,39 @@ int virtq_device_push_batch(struct virtq_device *vq, const uint16_t *heads,
 {
 	struct vqd *d = D(vq);
 	struct virtq_used_elem *e;
-	uint16_t head;
+	uint32_t mask, inflight;
+	uint16_t head, next, pub;
 
-	if (d->broken)
-		return -EIO;
-	if (n != 1)
+	if (__builtin_expect(d->slow, 0) || n != 1)
 		return push_n(d, heads, lens, n);
-	/* The commonest batch, without a loop.  push's order of checks. */
+	/* The commonest batch, without a loop or logging.  push's order of
+	 * checks.  The queue's fields are read before the used element is
+	 * written (a u32 store the compiler must assume may alias them). */
 	head = heads[0];
-	if (head >= d->num)
-		return -EINVAL;
-	if (!d->inflight)
+	mask = d->mask;
+	if (head > mask)
+		return -EINVAL;	/* head >= num */
+	inflight = d->inflight;
+	if (!inflight)
 		return -EOVERFLOW;
-	e = &d->used->ring[d->next_used & (d->num - 1)];
+	next = d->next_used;
+	e = &d->used->ring[next & mask];
 	/* Plain stores: published by the release store (P2). */
 	e->id = virtq_cpu_to_le32(head);
 	e->len = virtq_cpu_to_le32(lens[0]);
-	return push_publish(d, heads, lens, 1);
+	d->inflight = inflight - 1;
+	next++;
+	d->next_used = next;
+	pub = (uint16_t)(next - d->published_used);
+	if (!pub)
+		return 0;	/* 2^16 pushes since the last flush */
+	/* P2: pairs with the driver's acquire load of used->idx; the used
+	 * elements and the data we wrote into its buffers go with it. */
+	virtq_store_release(&d->used->idx, virtq_cpu_to_le16(next));
+	/* As flush: need_interrupt's window, counted past u16. */
+	d->unsignalled += pub;
+	d->published_used = next;
+	return pub;
 }
 
 /* ---- dirty logging (live migration) ----------------------------------- */
