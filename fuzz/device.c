@@ -34,8 +34,9 @@
  *     never above num; 0 only for n == 0 or nothing available; an error
  *     only for c[0], with pop's meaning (consumed + head set, -ERANGE for
  *     a head >= num, or -EIO justified, nothing consumed, latched); its
- *     own walker agrees with walk's on every chain it returns (same
- *     iovecs, counts, totals) and on c[0]'s error;
+ *     walker (pop's too) agrees with walk's general one on every chain it
+ *     returns (same iovecs, counts, totals) and on c[0]'s error (pop's
+ *     result is held against walk the same way);
  *   - push_batch (0..32 entries, popped heads or any, heads >= num, more
  *     than in flight): -EIO, -EINVAL, -EOVERFLOW in that order with the
  *     used area, next_used and in-flight untouched; else the entries in
@@ -340,12 +341,14 @@ static void op_pop(struct model *m)
 		FUZZ_EQ(r, -ERANGE);
 	if (r == 1)
 		check_chain(m, &c);
+	same_as_walk(r, &c);	/* pop walks with the lean walker */
 }
 
 /*
- * pop_batch walks chains with its own code: walk (pop's walker) on the
- * same head, memory unchanged, must give the same answer, the same
- * iovecs and the same counts (the first rule broken is the one reported).
+ * pop and pop_batch walk chains with the lean walker; walk keeps the
+ * general one.  walk on the same head, memory unchanged, must give the
+ * same answer, the same iovecs and the same counts (the first rule broken
+ * is the one reported).
  */
 static void same_as_walk(int r, const struct virtq_chain *c)
 {
