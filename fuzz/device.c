@@ -310,6 +310,8 @@ static void check_pop_consumed(struct model *m, uint16_t la, uint32_t inf,
 		m->heads[m->nheads++] = want;
 }
 
+static void same_as_walk(int r, const struct virtq_chain *c);
+
 static void op_pop(struct model *m)
 {
 	struct virtq_chain c = { .iov = iov, .iov_cap = m->iov_cap };
